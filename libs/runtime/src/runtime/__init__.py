@@ -1,0 +1,1 @@
+"""Runtime shared by every wellstream service: settings, logging, metrics, clients, health."""

@@ -1,0 +1,74 @@
+"""API keys with scopes, sent as ``X-API-Key`` or ``Authorization: Bearer``.
+
+Keys come from settings, are compared in constant time, and are never logged.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from runtime.errors import ApiError
+from runtime.settings import ApiKey, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    name: str
+    scopes: frozenset[str]
+
+
+class KeyRing:
+    def __init__(self, keys: Sequence[ApiKey]) -> None:
+        # Compare digests: hmac.compare_digest on equal-length values leaks nothing about
+        # which key was close, and the loop always visits every key.
+        self._keys = [(hashlib.sha256(k.key.get_secret_value().encode()).digest(), k) for k in keys]
+
+    def lookup(self, presented: str) -> ApiKey | None:
+        digest = hashlib.sha256(presented.encode()).digest()
+        found = None
+        for known, key in self._keys:
+            if hmac.compare_digest(known, digest):
+                found = key
+        return found
+
+
+def presented_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+Authenticator = Callable[[Request], Awaitable[Principal | None]]
+
+
+def require(
+    scope: Scope, ring: KeyRing, *extra: Authenticator
+) -> Callable[..., Awaitable[Principal]]:
+    """A FastAPI dependency: 401 without valid credentials, 403 without ``scope``.
+    ``admin`` implies every other scope. ``extra`` authenticators (e.g. JWT) are tried
+    when the presented token is not a known API key."""
+
+    async def dependency(request: Request) -> Principal:
+        token = presented_key(request)
+        if token is None:
+            raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+        key = ring.lookup(token)
+        principal = Principal(key.name, frozenset(key.scopes)) if key else None
+        for authenticate in extra:
+            if principal is not None:
+                break
+            principal = await authenticate(request)
+        if principal is None:
+            raise ApiError(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        if scope not in principal.scopes and "admin" not in principal.scopes:
+            raise ApiError(403, f"this key lacks the '{scope}' scope")
+        request.state.principal = principal
+        return principal
+
+    return dependency

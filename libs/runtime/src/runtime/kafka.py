@@ -1,0 +1,55 @@
+"""Kafka through FastStream: one broker factory, topic provisioning, readiness."""
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
+    """A broker whose producer is idempotent and waits for every in-sync replica, so an
+    acknowledged publish is durable and a retried one is not duplicated."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        compression_type="lz4",
+        request_timeout_ms=30_000,
+        logger=logging.getLogger(f"wellstream.{client_id}"),
+    )
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create the pipeline's topics when missing (a no-op where they exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [settings.topic_raw, settings.topic_normalized, settings.topic_dlq]
+        new = [
+            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=1)
+            for name in wanted
+            if name not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service was first
+                await admin.create_topics(new)
+            log.info("created topics %s", [t.name for t in new])
+    finally:
+        await admin.close()
+
+
+async def ping(broker: KafkaBroker, within: float = 5.0) -> None:
+    """Raise unless the broker answers a metadata request within ``within`` seconds."""
+    if not await asyncio.wait_for(broker.ping(timeout=within), within + 1):
+        raise ConnectionError("Kafka did not answer")

@@ -1,0 +1,121 @@
+"""Settings shared by every service: 12-factor, prefix ``WELLSTREAM_``, checked at start-up.
+
+Any setting may also be read from a file named by ``WELLSTREAM_<NAME>_FILE`` (as
+Kubernetes mounts secrets); the variable itself wins when both are set.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from contracts import topics
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+PREFIX = "WELLSTREAM_"
+Scope = Literal["read", "ingest", "admin"]
+
+
+class ApiKey(BaseModel):
+    name: str = Field(min_length=1)
+    key: SecretStr
+    scopes: list[Scope] = Field(min_length=1)
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("API keys must be at least 16 characters long")
+        return value
+
+
+class _FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads ``WELLSTREAM_<NAME>_FILE`` for every field not set directly."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{PREFIX}{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        try:
+            content = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"{PREFIX}{field_name.upper()}_FILE: cannot read {path}: {exc}"
+            ) from exc
+        return content, field_name, self.field_is_complex(field)
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, complex_ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = json.loads(value) if complex_ else value
+        return values
+
+
+class Settings(BaseSettings):
+    """What every service reads. Services subclass it to add their own settings."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", validate_default=True)
+
+    kafka_bootstrap_servers: str = "localhost:9092"
+    clickhouse_url: str = "chdb:///" + str(Path(".data/clickhouse").absolute())
+    redis_url: str = "redis://localhost:6379/0"
+    topic_raw: str = topics.RAW
+    topic_normalized: str = topics.NORMALIZED
+    topic_dlq: str = topics.DLQ
+    topic_partitions: int = Field(default=3, ge=1)
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("chdb://", "http://", "https://")):
+            raise ValueError("must start with chdb://, http:// or https://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource)
+        return init_settings, env_settings, _FileSecretsSource(settings_cls), dotenv_settings
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up for a bad setting; the message names each variable."""
+
+
+S = TypeVar("S", bound="Settings")
+
+
+def load(cls: type[S], **overrides: Any) -> S:
+    """Build settings or stop with one line per bad variable, never a traceback."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"  {PREFIX}{'_'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

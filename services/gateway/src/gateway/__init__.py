@@ -1,0 +1,1 @@
+"""wellstream gateway service."""

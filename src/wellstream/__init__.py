@@ -1,0 +1,1 @@
+"""wellstream command line: local mode, migrations, reference data, backfill, benchmarks."""
