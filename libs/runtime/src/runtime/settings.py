@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from contracts import topics
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -18,6 +17,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from contracts import topics
 
 PREFIX = "WELLSTREAM_"
 Scope = Literal["read", "ingest", "admin"]
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     topic_normalized: str = topics.NORMALIZED
     topic_dlq: str = topics.DLQ
     topic_partitions: int = Field(default=3, ge=1)
+    consumer_group_prefix: str = Field(default="wellstream", min_length=1)
+    host: str = "0.0.0.0"  # noqa: S104 - services run in containers; bind all interfaces
+    port: int = Field(default=8000, ge=1, le=65535)
     api_keys: list[ApiKey] = Field(default_factory=list)
     cors_allowed_origins: list[str] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

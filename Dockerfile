@@ -1,0 +1,17 @@
+# One image for every service; compose and Kubernetes pick the entry point
+# (wellstream-ingestor, wellstream-validator, wellstream-writer, wellstream-gateway).
+FROM python:3.11-slim AS build
+RUN pip install --no-cache-dir uv
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+COPY libs libs
+COPY services services
+COPY src src
+RUN uv sync --frozen --no-dev --compile-bytecode
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 wellstream
+COPY --from=build --chown=wellstream /app /app
+ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1
+USER wellstream
+WORKDIR /app

@@ -1,0 +1,60 @@
+# wellstream: the two commands are `make run` and `make test`; both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE := $(CURDIR)/.cache
+UV_BIN := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV_BIN),)
+UV_BIN := $(CACHE)/bootstrap/bin/uv
+endif
+UV := $(UV_BIN)
+PY := $(UV) run --frozen
+
+.PHONY: help install run test lint typecheck unit bench chaos migrate up down clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CACHE)/bootstrap/bin/uv:
+	python3 -m venv $(CACHE)/bootstrap
+	$(CACHE)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(UV)  ## install Python deps, the Kafka broker jars and redis-server
+	$(UV) sync --frozen
+	scripts/kafka.sh fetch
+	scripts/redis.sh ensure
+
+run: install  ## run Kafka, embedded ClickHouse and all four services locally (Ctrl-C stops)
+	$(PY) wellstream run
+
+test: install  ## lint, type-check, then every test against the real broker, chDB and Redis
+	$(PY) ruff format --check .
+	$(PY) ruff check .
+	$(PY) mypy libs services src tests
+	$(PY) pytest
+
+lint:  ## ruff format + lint, fixing what can be fixed
+	$(PY) ruff format .
+	$(PY) ruff check --fix .
+
+unit: $(UV)  ## fast unit tests only
+	$(UV) sync --frozen
+	$(PY) pytest tests/unit
+
+bench: install  ## throughput and latency benchmarks (prints medians and ratios)
+	$(PY) wellstream bench
+
+chaos: install  ## the writer fault suite at 1M records, with a table of counts
+	WELLSTREAM_CHAOS_RECORDS=$${WELLSTREAM_CHAOS_RECORDS:-1000000} $(PY) pytest -m integration tests/integration/test_writer_faults.py -p no:cacheprovider -s
+
+migrate: $(UV)  ## apply ClickHouse migrations to WELLSTREAM_CLICKHOUSE_URL
+	$(PY) wellstream migrate
+
+up:  ## run the stack in containers (needs a Docker engine)
+	docker compose up -d --build
+
+down:  ## stop the containers
+	docker compose down
+
+clean:  ## remove local data (Kafka log, ClickHouse data)
+	rm -rf .data

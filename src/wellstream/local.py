@@ -1,0 +1,154 @@
+"""Local mode: a real Kafka broker, Redis, the embedded ClickHouse engine and all four
+services in one process (the embedded engine allows one process per data directory).
+
+Data is kept under ``.data/`` so a restart resumes where it stopped. Ctrl-C stops
+everything, the broker included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import uvicorn
+from fastapi import FastAPI
+
+from runtime import logs
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("WELLSTREAM_DATA_DIR", ROOT / ".data")).resolve()
+KAFKA_PORT = int(os.environ.get("WELLSTREAM_LOCAL_KAFKA_PORT", "9092"))
+REDIS_PORT = int(os.environ.get("WELLSTREAM_LOCAL_REDIS_PORT", "6379"))
+PORTS = {"gateway": 8000, "ingestor": 8001, "validator": 8002, "writer": 8003}
+
+
+def _script(name: str, *args: str) -> None:
+    subprocess.run([str(ROOT / "scripts" / name), *args], check=True)
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[None]:
+    """Start Kafka and Redis unless ``WELLSTREAM_*`` already points at running ones."""
+    started: list[tuple[str, str]] = []
+    try:
+        if "WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+            _script(
+                "kafka.sh", "start", "--port", str(KAFKA_PORT), "--data-dir", str(DATA / "kafka")
+            )
+            started.append(("kafka.sh", str(DATA / "kafka")))
+            os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{KAFKA_PORT}"
+        if "WELLSTREAM_REDIS_URL" not in os.environ:
+            _script(
+                "redis.sh", "start", "--port", str(REDIS_PORT), "--data-dir", str(DATA / "redis")
+            )
+            started.append(("redis.sh", str(DATA / "redis")))
+            os.environ["WELLSTREAM_REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
+        os.environ.setdefault("WELLSTREAM_CLICKHOUSE_URL", f"chdb://{DATA / 'clickhouse'}")
+        yield
+    finally:
+        for script, data_dir in reversed(started):
+            _script(script, "stop", "--data-dir", data_dir)
+
+
+def dev_api_key() -> str:
+    """Local mode's key: taken from ``WELLSTREAM_API_KEYS`` when set, else generated once
+    and kept in ``.data/dev-api-key`` (never a key written into the code)."""
+    if configured := os.environ.get("WELLSTREAM_API_KEYS"):
+        keys = orjson.loads(configured)
+        return str(keys[0]["key"]) if keys else ""
+    path = DATA / "dev-api-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+    key = path.read_text().strip()
+    scopes = ["read", "ingest", "admin"]
+    os.environ["WELLSTREAM_API_KEYS"] = orjson.dumps(
+        [{"name": "local", "key": key, "scopes": scopes}]
+    ).decode()
+    return key
+
+
+def build_apps() -> dict[str, FastAPI]:
+    from gateway.app import create_app as gateway_app
+    from gateway.config import GatewaySettings
+    from ingestor.app import create_app as ingestor_app
+    from ingestor.config import IngestorSettings
+    from runtime.settings import load
+    from validator.app import create_app as validator_app
+    from validator.config import ValidatorSettings
+    from writer.app import create_app as writer_app
+    from writer.config import WriterSettings
+
+    # The writer starts first in the list: it applies migrations at start-up.
+    return {
+        "writer": writer_app(load(WriterSettings, port=PORTS["writer"])),
+        "validator": validator_app(load(ValidatorSettings, port=PORTS["validator"])),
+        "ingestor": ingestor_app(load(IngestorSettings, port=PORTS["ingestor"])),
+        "gateway": gateway_app(load(GatewaySettings, port=PORTS["gateway"])),
+    }
+
+
+def banner(key: str) -> str:
+    record = '[{"well_code": "7-MRL-123D-RJS", "production_period": "2024-01", '
+    record += (
+        '"oil_production_kbd": 1.25, "gas_production_mmcfd": 3.1, "water_production_kbd": 0.4}]'
+    )
+    return f"""
+wellstream is running (data in {DATA})
+  gateway    http://127.0.0.1:{PORTS["gateway"]}/docs
+  ingestor   http://127.0.0.1:{PORTS["ingestor"]}/docs
+  validator  http://127.0.0.1:{PORTS["validator"]}/health/ready
+  writer     http://127.0.0.1:{PORTS["writer"]}/health/ready
+  kafka      {os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]}
+  redis      {os.environ["WELLSTREAM_REDIS_URL"]}
+  clickhouse {os.environ["WELLSTREAM_CLICKHOUSE_URL"]}
+  API key    {key}   (all scopes; kept in {DATA / "dev-api-key"})
+
+Send a record, then read it back:
+  curl -s -X POST http://127.0.0.1:{PORTS["ingestor"]}/api/v1/records \\
+    -H 'X-API-Key: {key}' -H 'Content-Type: application/json' \\
+    -d '{record}'
+  sleep 2; curl -s -H 'X-API-Key: {key}' \\
+    'http://127.0.0.1:{PORTS["gateway"]}/api/v1/wells/7-MRL-123D-RJS/production?granularity=month'
+
+Ctrl-C stops everything.
+"""
+
+
+async def serve(apps: dict[str, FastAPI], key: str) -> None:
+    servers = []
+    for name, app in apps.items():
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=PORTS[name], log_config=None, lifespan="on"
+        )
+        servers.append(uvicorn.Server(config))
+    # Start the writer first so migrations exist before anything reads.
+    first = asyncio.create_task(servers[0].serve())
+    await _started(servers[:1], [first])
+    rest = [asyncio.create_task(s.serve()) for s in servers[1:]]
+    await _started(servers[1:], rest)
+    print(banner(key), flush=True)
+    await asyncio.gather(first, *rest)
+
+
+async def _started(servers: list[uvicorn.Server], tasks: list[asyncio.Task[None]]) -> None:
+    # uvicorn exposes only a flag for "started"; poll it, and stop waiting if one failed.
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):
+            await asyncio.gather(*tasks)  # re-raises the start-up failure
+            return
+        await asyncio.sleep(0.1)
+
+
+def run() -> None:
+    logs.configure(os.environ.get("WELLSTREAM_LOG_LEVEL", "INFO"), json=False)
+    with infrastructure():
+        key = dev_api_key()
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(build_apps(), key))

@@ -1,0 +1,96 @@
+"""Real infrastructure for the test suite: a Kafka broker, a Redis server, a ClickHouse.
+
+Precedence, per service: ``WELLSTREAM_*`` variables pointing at running services; a
+Docker engine (testcontainers); otherwise the project's own scripts start a real Apache
+Kafka broker (KRaft) and Debian's redis-server on free ports, and ClickHouse is the
+embedded chDB engine in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    result = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)
+    return result.returncode == 0
+
+
+@contextlib.contextmanager
+def kafka(workdir: Path) -> Iterator[str]:
+    if servers := os.environ.get("WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"):
+        yield servers
+        return
+    if docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    port, controller = free_port(), free_port()
+    data = workdir / "kafka"
+    start = [str(SCRIPTS / "kafka.sh"), "start", "--port", str(port)]
+    start += ["--controller-port", str(controller), "--data-dir", str(data)]
+    subprocess.run(start, check=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(SCRIPTS / "kafka.sh"), "stop", "--data-dir", str(data)], check=False)
+
+
+@contextlib.contextmanager
+def redis(workdir: Path) -> Iterator[str]:
+    if url := os.environ.get("WELLSTREAM_REDIS_URL"):
+        yield url
+        return
+    if docker_available():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            host = container.get_container_host_ip()
+            yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+        return
+    port = free_port()
+    data = workdir / "redis"
+    subprocess.run([str(SCRIPTS / "redis.sh"), "ensure"], check=True)
+    start = [str(SCRIPTS / "redis.sh"), "start", "--port", str(port), "--data-dir", str(data)]
+    subprocess.run(start, check=True)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        subprocess.run([str(SCRIPTS / "redis.sh"), "stop", "--data-dir", str(data)], check=False)
+
+
+@contextlib.contextmanager
+def clickhouse(workdir: Path) -> Iterator[str]:
+    if url := os.environ.get("WELLSTREAM_CLICKHOUSE_URL"):
+        yield url
+        return
+    if docker_available():
+        from testcontainers.clickhouse import ClickHouseContainer
+
+        with ClickHouseContainer("clickhouse/clickhouse-server:25.8") as container:
+            host = container.get_container_host_ip()
+            port = container.get_exposed_port(8123)
+            yield f"http://{container.username}:{container.password}@{host}:{port}/default"
+        return
+    # chDB allows one data directory per process: the whole session shares this one.
+    yield f"chdb://{workdir / 'clickhouse'}"
