@@ -1,0 +1,107 @@
+"""Composition root: settings → ClickHouse, Kafka broker, subscribers, HTTP app."""
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from runtime import kafka, logs
+from runtime.clickhouse import ClickHouse, connect
+from runtime.http import create_app as create_http_app
+from runtime.settings import load
+from writer import handlers, metrics, schema
+from writer.config import WriterSettings
+from writer.store import Store
+
+
+@dataclass
+class _Clients:
+    clickhouse: ClickHouse | None = None
+    broker: KafkaBroker | None = None
+
+
+def connect_clickhouse(settings: WriterSettings) -> ClickHouse:
+    return ClickHouse(
+        connect(settings.clickhouse_url),
+        retry_for=settings.insert_retry_seconds,
+        on_retry=lambda _exc: metrics.INSERT_RETRIES.inc(),
+    )
+
+
+def create_app(
+    settings: WriterSettings | None = None, *, clickhouse: ClickHouse | None = None
+) -> FastAPI:
+    """The writer app. ``clickhouse`` replaces the client built from settings (the
+    caller keeps ownership of it), e.g. to inject faults at the adapter."""
+    settings = settings or load(WriterSettings)
+    clients = _Clients()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ch = clickhouse or connect_clickhouse(settings)
+        broker = kafka.make_broker(settings, client_id="writer")
+        try:
+            if settings.migrate_on_start:
+                await schema.migrate(ch)
+            await kafka.ensure_topics(settings)
+            handlers.register(
+                broker, settings, Store(ch), handlers.publisher(broker, settings.topic_dlq)
+            )
+            await broker.start()
+            clients.clickhouse, clients.broker = ch, broker
+            yield
+        finally:
+            clients.clickhouse = clients.broker = None
+            await broker.stop()
+            if clickhouse is None:
+                ch.close()
+
+    async def kafka_ready() -> None:
+        if clients.broker is None:
+            raise ConnectionError("not started")
+        await kafka.ping(clients.broker)
+
+    async def clickhouse_ready() -> None:
+        if clients.clickhouse is None:
+            raise ConnectionError("not started")
+        await clients.clickhouse.ping()
+
+    return create_http_app(
+        "writer",
+        settings,
+        lifespan=lifespan,
+        checks={"kafka": kafka_ready, "clickhouse": clickhouse_ready},
+        description="Consumes normalized records and dead letters into ClickHouse.",
+    )
+
+
+async def _migrate(settings: WriterSettings) -> list[str]:
+    ch = ClickHouse(connect(settings.clickhouse_url))
+    try:
+        return await schema.migrate(ch)
+    finally:
+        ch.close()
+
+
+def main() -> None:
+    """``wellstream-writer`` serves the writer; ``wellstream-writer migrate`` only applies
+    the ClickHouse migrations and exits."""
+    parser = argparse.ArgumentParser(prog="wellstream-writer")
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    command = parser.parse_args().command
+    settings = load(WriterSettings)
+    logs.configure(settings.log_level, json=settings.log_json)
+    if command == "migrate":
+        applied = asyncio.run(_migrate(settings))
+        print(f"applied: {', '.join(applied) or 'nothing (schema up to date)'}")
+        return
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Synthetic canonical records, a fast publisher, committed offsets, and exact
+accounting of what ClickHouse holds for the wells of one prefix."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts import CanonicalRecord, topics
+from runtime.clickhouse import ClickHouse
+
+WELLS: Final = 50
+_EPOCH: Final = date(2000, 1, 1)
+_ACCEPTED: Final = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
+    """The ``i``-th synthetic daily record of wells ``{prefix}-0 .. {prefix}-49``."""
+    well = f"{prefix}-{i % WELLS}"
+    day = _EPOCH + timedelta(days=i // WELLS)
+    return CanonicalRecord(
+        record_id=f"{prefix}:{i}",
+        version=version,
+        well_code=well,
+        well_code_raw=well,
+        field_code="F1",
+        period=day.isoformat(),
+        period_start=day,
+        period_type="day",
+        days_in_period=1,
+        days_on_production=1.0,
+        oil_bbl=100.0 + i % 7,
+        gas_mcf=50.0,
+        water_bbl=10.0,
+        boe=100.0 + i % 7 + 50.0 / 6,
+        data_source="chaos",
+        revision=version,
+        source_topic="production.raw.v1",
+        source_partition=0,
+        source_offset=i,
+        ingested_at=_ACCEPTED,
+        normalized_at=_ACCEPTED,
+    )
+
+
+async def publish(bootstrap: str, topic: str, count: int, prefix: str, version: int = 1) -> None:
+    """Publish ``count`` records (keyed by well) and wait until every one is acknowledged."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=20,
+        max_batch_size=1024 * 1024,
+        compression_type="lz4",
+    )
+    await producer.start()
+    try:
+        pending = []
+        for i in range(count):
+            record = canonical(i, prefix, version)
+            headers = [(topics.HEADER_SCHEMA_VERSION, b"1")]
+            pending.append(
+                await producer.send(
+                    topic,
+                    record.model_dump_json().encode(),
+                    key=record.well_code.encode(),
+                    headers=headers,
+                )
+            )
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def committed(bootstrap: str, group: str) -> int:
+    """Sum of the offsets ``group`` committed (over all its partitions)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
+
+
+async def wait_committed(
+    bootstrap: str, group: str, target: int, within: float, poll: float = 0.25
+) -> int:
+    """Wait until ``group`` committed ``target`` offsets; return what it reached."""
+    deadline = asyncio.get_running_loop().time() + within
+    reached = 0
+    while asyncio.get_running_loop().time() < deadline:
+        reached = await committed(bootstrap, group)
+        if reached >= target:
+            break
+        await asyncio.sleep(poll)
+    return reached
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What a reader sees for the wells of one prefix."""
+
+    current: int
+    """Current records: one per record_id, the highest version (argMax)."""
+    versions: int
+    """Distinct (record_id, version) in the history: what history reads return."""
+    history_rows: int
+    """Physical history rows (duplicates of one version collapse in reads and merges)."""
+    per_well: dict[str, int]
+    oil_total: float
+
+
+COUNTS_SQL: Final = """
+SELECT
+    (SELECT count() FROM (SELECT record_id FROM production
+        WHERE startsWith(well_code, {p:String}) GROUP BY record_id)),
+    (SELECT count() FROM (SELECT record_id, version FROM production_history
+        WHERE startsWith(well_code, {p:String}) GROUP BY record_id, version)),
+    (SELECT count() FROM production_history WHERE startsWith(well_code, {p:String}))
+"""
+PER_WELL_SQL: Final = """
+SELECT well, count(), sum(oil) FROM (
+    SELECT record_id, argMax(well_code, version) AS well, argMax(oil_bbl, version) AS oil
+    FROM production WHERE startsWith(well_code, {p:String}) GROUP BY record_id
+) GROUP BY well
+"""
+
+
+async def counts(ch: ClickHouse, prefix: str) -> Counts:
+    params = {"p": f"{prefix}-"}
+    ((current, versions, rows),) = await ch.rows(COUNTS_SQL, parameters=params)
+    wells = await ch.rows(PER_WELL_SQL, parameters=params)
+    return Counts(
+        current=int(current),
+        versions=int(versions),
+        history_rows=int(rows),
+        per_well={str(w): int(n) for w, n, _ in wells},
+        oil_total=float(sum(oil for _, _, oil in wells)),
+    )
+
+
+def expected_per_well(count: int, prefix: str) -> dict[str, int]:
+    return {f"{prefix}-{w}": len(range(w, count, WELLS)) for w in range(min(count, WELLS))}
+
+
+def expected_oil(count: int) -> float:
+    return float(sum(100.0 + i % 7 for i in range(count)))

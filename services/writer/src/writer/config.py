@@ -1,0 +1,64 @@
+"""Writer settings: the shared ones plus batching, fetch sizes and retry budget."""
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from runtime.settings import Settings
+
+
+class WriterSettings(Settings):
+    port: int = Field(default=8003, ge=1, le=65535)
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending ClickHouse migrations when the app starts."
+    )
+    batch_max_records: int = Field(
+        default=20_000,
+        ge=1,
+        description="Most records handed to one insert round (over all partitions).",
+    )
+    batch_max_wait_ms: int = Field(
+        default=500,
+        ge=1,
+        description="Longest the broker holds a fetch to let a batch fill up (time trigger).",
+    )
+    batch_min_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Bytes a fetch waits for before the wait above runs out (size trigger).",
+    )
+    partition_fetch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        description=(
+            "Most bytes buffered per partition. Bounds memory: nothing more is fetched for"
+            " a partition while its records wait for a slow insert."
+        ),
+    )
+    max_poll_interval_ms: int = Field(
+        default=300_000,
+        ge=10_000,
+        description="Kafka drops a consumer that takes longer than this between polls.",
+    )
+    session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1_000,
+        description="A consumer silent this long is dropped and its partitions reassigned.",
+    )
+    insert_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How long a transient ClickHouse failure is retried before the batch is"
+            " rewound and redelivered; must stay well inside max_poll_interval_ms."
+        ),
+    )
+
+    @field_validator("insert_retry_seconds")
+    @classmethod
+    def _retries_fit_in_poll_interval(cls, value: float, info: ValidationInfo) -> float:
+        poll_ms = info.data.get("max_poll_interval_ms")
+        if poll_ms is not None and value * 1000 * 2 > poll_ms:
+            raise ValueError(
+                "must be at most half of max_poll_interval_ms, or a slow insert gets the"
+                " writer thrown out of its consumer group"
+            )
+        return value

@@ -1,0 +1,115 @@
+"""Inserts into ClickHouse: one deduplicated insert per partition slice, and the split
+of a slice ClickHouse rejects, down to the row that caused it.
+
+Transient failures were already retried by the adapter when they reach this module;
+they propagate, so the consumer rewinds the batch and commits nothing.
+"""
+
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError
+
+from contracts import CanonicalRecord, DeadLetter
+from runtime.clickhouse import ClickHouse, is_transient
+from writer import deadletters, metrics
+from writer.sink import HISTORY_COLUMNS, HISTORY_TABLE, Slice, offset_slices, to_columns
+
+#: Server error codes that blame the data, not the server: splitting the insert finds
+#: the row. Anything else (a missing table, a permission) would blame every row.
+_DATA_ERRORS: Final = (
+    "CANNOT_PARSE",
+    "CANNOT_CONVERT",
+    "TYPE_MISMATCH",
+    "VALUE_IS_OUT_OF_RANGE",
+    "ARGUMENT_OUT_OF_BOUND",
+    "CANNOT_INSERT_NULL",
+    "INCORRECT_DATA",
+    "TOO_LARGE_STRING_SIZE",
+    "DECIMAL_OVERFLOW",
+    "ILLEGAL_COLUMN",
+)
+
+
+def is_rejection(exc: BaseException) -> bool:
+    """True when the insert failed because of the rows it carried."""
+    if is_transient(exc):
+        return False
+    if isinstance(exc, DataError | OverflowError | struct.error | ValueError | TypeError):
+        return True  # the client could not serialize a value into its column type
+    return isinstance(exc, DatabaseError) and any(code in str(exc) for code in _DATA_ERRORS)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A row ClickHouse would not take, with where it was read and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    record: CanonicalRecord
+    reason: str
+
+
+def _settings(token: str | None) -> dict[str, Any]:
+    if token is None:
+        return {}
+    # The dependent view gets the same token, so `production` skips the block too.
+    return {
+        "insert_deduplication_token": token,
+        "deduplicate_blocks_in_dependent_materialized_views": 1,
+    }
+
+
+class Store:
+    def __init__(self, ch: ClickHouse) -> None:
+        self.ch = ch
+
+    async def _insert(
+        self, table: str, columns: list[list[Any]], names: Sequence[str], token: str | None
+    ) -> None:
+        started = time.perf_counter()
+        await self.ch.insert(table, columns, names, settings=_settings(token))
+        metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
+        metrics.ROWS_INSERTED.labels(table).inc(len(columns[0]))
+
+    async def write(self, part: Slice, *, deduplicate: bool = True) -> list[Rejection]:
+        """Insert ``part``; return the rows ClickHouse rejected (the rest is stored)."""
+        token = part.token if deduplicate else None
+        try:
+            await self._insert(HISTORY_TABLE, to_columns(part), HISTORY_COLUMNS, token)
+        except Exception as exc:
+            if not is_rejection(exc):
+                raise
+            if len(part) == 1:
+                reason = f"{type(exc).__name__}: {exc}"[:1000]
+                return [
+                    Rejection(part.topic, part.partition, part.offsets[0], part.records[0], reason)
+                ]
+            metrics.INSERT_SPLITS.inc()
+            left, right = part.split()
+            return [
+                *await self.write(left, deduplicate=deduplicate),
+                *await self.write(right, deduplicate=deduplicate),
+            ]
+        return []
+
+    async def insert_records(self, records: Sequence[CanonicalRecord]) -> list[Rejection]:
+        """The insert path without Kafka: the same columns and the same split on rejection,
+        no deduplication token (there is no offset range to derive it from)."""
+        rejections: list[Rejection] = []
+        for part in offset_slices(records):
+            rejections += await self.write(part, deduplicate=False)
+        return rejections
+
+    async def write_dead_letters(
+        self, letters: Sequence[tuple[DeadLetter, int, int]], token: str
+    ) -> None:
+        if letters:
+            columns = deadletters.to_columns(letters)
+            await self._insert(
+                deadletters.DEAD_LETTERS_TABLE, columns, deadletters.DEAD_LETTER_COLUMNS, token
+            )

@@ -1,0 +1,130 @@
+"""The writer on the real broker and ClickHouse: consume, insert, commit, replay."""
+
+import asyncio
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from runtime.clickhouse import ClickHouse
+from runtime.kafka import ensure_topics
+from writer.app import create_app
+from writer.chaos import data as chaos
+from writer.config import WriterSettings
+
+pytestmark = pytest.mark.integration
+
+N = 3_000
+
+
+def writer_settings(**overrides: object) -> WriterSettings:
+    return WriterSettings(batch_max_wait_ms=100, migrate_on_start=True, **overrides)  # type: ignore[arg-type]
+
+
+async def run_until_committed(settings: WriterSettings, target: int) -> int:
+    app = create_app(settings)
+    group = f"{settings.consumer_group_prefix}.writer"
+    async with app.router.lifespan_context(app):
+        return await chaos.wait_committed(settings.kafka_bootstrap_servers, group, target, 60)
+
+
+async def test_records_land_once_and_a_replay_changes_nothing(
+    clickhouse: ClickHouse, unique: str, settings_env: dict[str, str]
+) -> None:
+    settings = writer_settings()
+    await ensure_topics(settings)
+    await chaos.publish(settings.kafka_bootstrap_servers, settings.topic_normalized, N, unique)
+
+    assert await run_until_committed(settings, N) == N
+    first = await chaos.counts(clickhouse, unique)
+
+    replay = writer_settings(consumer_group_prefix=f"{settings.consumer_group_prefix}.replay")
+    assert await run_until_committed(replay, N) == N
+    second = await chaos.counts(clickhouse, unique)
+
+    assert (first.current, first.versions) == (N, N)
+    assert first.history_rows == N, "one run inserts each row once"
+    assert (second.current, second.versions) == (N, N), "a replay is invisible to reads"
+    assert second.per_well == chaos.expected_per_well(N, unique)
+    assert second.oil_total == pytest.approx(chaos.expected_oil(N))
+
+
+async def test_a_newer_version_replaces_the_current_row_and_history_keeps_both(
+    clickhouse: ClickHouse, unique: str, settings_env: dict[str, str]
+) -> None:
+    settings = writer_settings()
+    await ensure_topics(settings)
+    bootstrap, topic = settings.kafka_bootstrap_servers, settings.topic_normalized
+    await chaos.publish(bootstrap, topic, 100, unique, version=2)
+    await chaos.publish(bootstrap, topic, 100, unique, version=1)  # a late, older copy
+
+    assert await run_until_committed(settings, 200) == 200
+    got = await chaos.counts(clickhouse, unique)
+    rows = await clickhouse.rows(
+        "SELECT DISTINCT argMax(version, version) FROM production"
+        " WHERE startsWith(well_code, {p:String}) GROUP BY record_id",
+        parameters={"p": f"{unique}-"},
+    )
+
+    assert (got.current, got.versions) == (100, 200)
+    assert rows == [(2,)]
+
+
+async def test_bad_messages_become_dead_letters_in_clickhouse(
+    clickhouse: ClickHouse, unique: str, settings_env: dict[str, str]
+) -> None:
+    settings = writer_settings()
+    await ensure_topics(settings)
+    bad_version = chaos.canonical(0, unique).model_dump(mode="json") | {"version": -1}
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic_normalized, b"{not json", partition=0)
+        await producer.send_and_wait(
+            settings.topic_normalized, orjson.dumps(bad_version), partition=0
+        )
+    finally:
+        await producer.stop()
+    await chaos.publish(settings.kafka_bootstrap_servers, settings.topic_normalized, 10, unique)
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        assert (
+            await chaos.wait_committed(
+                settings.kafka_bootstrap_servers, f"{settings.consumer_group_prefix}.writer", 12, 30
+            )
+            == 12
+        )
+        letters = await _wait_rows(
+            clickhouse,
+            "SELECT DISTINCT id, stage, error_codes FROM dead_letters"
+            " WHERE source_topic = {t:String} ORDER BY source_offset",
+            {"t": settings.topic_normalized},
+            want=2,
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://writer") as http:
+            ready = await http.get("/health/ready")
+            exposed = (await http.get("/metrics")).text
+
+    assert [(stage, codes) for _, stage, codes in letters] == [
+        ("writer", ["unparseable_json"]),
+        ("writer", ["insert_rejected"]),
+    ]
+    assert (await chaos.counts(clickhouse, unique)).current == 10
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"kafka": "ok", "clickhouse": "ok"}
+    assert "wellstream_writer_rows_inserted_total" in exposed
+
+
+async def _wait_rows(
+    ch: ClickHouse, sql: str, params: dict[str, str], want: int, within: float = 20
+) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for _ in range(int(within / 0.25)):
+        rows = await ch.rows(sql, parameters=params)
+        if len(rows) >= want:
+            break
+        await asyncio.sleep(0.25)
+    return rows
