@@ -1,0 +1,94 @@
+"""Admin routes: dead letters with their reasons, and replay to the raw topic after a
+fix upstream or in the rules."""
+
+import asyncio
+import base64
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from contracts import SCHEMA_VERSION, topics
+from gateway.cache import respond
+from gateway.config import GatewaySettings
+from gateway.deps import Clients
+from gateway.metrics import REPLAYED
+from gateway.models import DeadLetterItem, DeadLetterPage, ReplayRequest, ReplayResult
+from gateway.params import Cursor, errors, guard, invalid, time_after
+from runtime.context import request_id_var
+
+
+def original(item: DeadLetterItem) -> bytes:
+    if item.payload is not None:
+        return item.payload.encode("utf-8")
+    return base64.b64decode(item.payload_base64 or "")
+
+
+def message_key(body: bytes) -> bytes | None:
+    """The well code, so a replayed record keeps its well's partition and order."""
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    code = decoded.get("well_code") if isinstance(decoded, dict) else None
+    return str(code).encode() if code not in (None, "") else None
+
+
+def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
+    router = APIRouter(
+        prefix="/api/v1/dead-letters",
+        dependencies=guard(settings, clients, "admin"),
+        tags=["admin"],
+    )
+    Limit = Annotated[int, Query(ge=1, le=settings.page_limit_max)]
+
+    @router.get(
+        "",
+        response_model=DeadLetterPage,
+        responses=errors(401, 403, 422, 429, 503),
+        summary="Rejected records with their reasons, newest first",
+    )
+    async def list_dead_letters(
+        request: Request,
+        stage: Annotated[str | None, Query(pattern="^(ingestor|validator|writer)$")] = None,
+        error_code: Annotated[str | None, Query(max_length=64, examples=["unknown_unit"])] = None,
+        limit: Limit = settings.page_limit_default,
+        cursor_token: Cursor = None,
+    ) -> Response:
+        page = await clients.queries().dead_letters(
+            limit=limit, stage=stage, code=error_code, after=time_after(cursor_token)
+        )
+        return respond(request, page.model_dump_json().encode())
+
+    @router.post(
+        "/replay",
+        response_model=ReplayResult,
+        responses=errors(401, 403, 422, 429, 503),
+        summary="Republish chosen dead letters' original messages to the raw topic",
+    )
+    async def replay(body: ReplayRequest) -> ReplayResult:
+        ids = sorted(set(body.ids))
+        if len(ids) > settings.replay_max_ids:
+            raise invalid("body.ids", f"at most {settings.replay_max_ids} ids per replay")
+        page = await clients.queries().dead_letters(limit=len(ids), ids=ids)
+        broker = clients.publisher()
+        headers = {
+            topics.HEADER_CORRELATION_ID: request_id_var.get() or "",
+            topics.HEADER_SCHEMA_VERSION: str(SCHEMA_VERSION),
+        }
+
+        async def publish(item: DeadLetterItem) -> None:
+            data = original(item)
+            await broker.publish(
+                data,
+                topic=settings.topic_raw,
+                key=message_key(data),
+                headers={**headers, "x-replayed-dead-letter": item.id},
+            )
+
+        await asyncio.gather(*(publish(item) for item in page.items))
+        REPLAYED.inc(len(page.items))
+        found = {item.id for item in page.items}
+        return ReplayResult(replayed=sorted(found), missing=[i for i in ids if i not in found])
+
+    return router

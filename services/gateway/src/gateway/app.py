@@ -1,0 +1,66 @@
+"""Composition root of the gateway: settings → clients → FastAPI app."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from gateway import admin, export, routes
+from gateway.config import GatewaySettings
+from gateway.deps import Clients
+from runtime import http, kafka, logs
+from runtime import redis as redis_client
+from runtime.clickhouse import ClickHouse, connect
+from runtime.settings import load
+
+DESCRIPTION = (
+    "Read API over well production records: wells, fields, time series, stats, streamed "
+    "exports and dead letters. Every value is read from the latest version of each record."
+)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or load(GatewaySettings)
+    clients = Clients(
+        cache_ttl=settings.cache_ttl_seconds,
+        rate_limit=(settings.rate_limit_requests, settings.rate_limit_period_seconds),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            clients.clickhouse = ClickHouse(connect(settings.clickhouse_url))
+            stack.callback(clients.clickhouse.close)
+            clients.redis = redis_client.connect(settings.redis_url)
+            stack.push_async_callback(clients.redis.aclose)
+            # replay publishes to the raw topic: a producer only, no subscribers
+            broker = kafka.make_broker(settings, client_id="gateway")
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            clients.broker = broker
+            yield
+        clients.clickhouse = clients.redis = clients.broker = None
+        clients.reset()
+
+    app = http.create_app(
+        "gateway",
+        settings,
+        lifespan=lifespan,
+        checks={
+            "clickhouse": clients.ping_clickhouse,
+            "redis": clients.ping_redis,
+            "kafka": clients.ping_kafka,
+        },
+        description=DESCRIPTION,
+    )
+    app.include_router(routes.build_router(settings, clients))
+    app.include_router(export.build_router(settings, clients))
+    app.include_router(admin.build_router(settings, clients))
+    return app
+
+
+def main() -> None:
+    settings = load(GatewaySettings)
+    logs.configure(settings.log_level, json=settings.log_json)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)

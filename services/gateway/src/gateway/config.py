@@ -1,0 +1,59 @@
+"""Gateway settings: the shared ones plus paging, caching, JWT and export knobs."""
+
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from runtime.settings import Settings
+
+
+class GatewaySettings(Settings):
+    port: int = Field(default=8000, ge=1, le=65535)
+    page_limit_default: int = Field(
+        default=500, ge=1, description="Items per page when a request gives no `limit`."
+    )
+    page_limit_max: int = Field(
+        default=10_000, ge=1, description="The largest `limit` a request may ask for."
+    )
+    cache_ttl_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Lifetime of a cached read in Redis (0 disables caching). Entries are "
+        "also invalidated as soon as new data for their well or field lands.",
+    )
+    rate_limit_requests: int = Field(
+        default=1_200,
+        ge=0,
+        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
+    )
+    rate_limit_period_seconds: float = Field(
+        default=60.0, gt=0, description="The window of `rate_limit_requests`."
+    )
+    export_block_rows: int = Field(
+        default=65_536, ge=1_000, description="Rows per streamed block of an export."
+    )
+    replay_max_ids: int = Field(
+        default=1_000, ge=1, description="Dead letters one replay request may republish."
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HMAC secret verifying JWT bearer tokens (HS256/384/512)."
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None, description="JWKS URL whose keys verify JWT bearer tokens (RS/ES/PS)."
+    )
+    jwt_algorithms: list[str] = Field(
+        default_factory=lambda: ["HS256", "RS256", "ES256"],
+        description="Accepted JWT signing algorithms.",
+    )
+    jwt_audience: str | None = Field(default=None, description="Required `aud` claim.")
+    jwt_issuer: str | None = Field(default=None, description="Required `iss` claim.")
+    jwt_scope_claim: str = Field(
+        default="scope",
+        description="Claim holding the scopes (space-separated string or list).",
+    )
+
+    @model_validator(mode="after")
+    def _limits(self) -> Self:
+        if self.page_limit_default > self.page_limit_max:
+            raise ValueError("page_limit_default must not exceed page_limit_max")
+        return self

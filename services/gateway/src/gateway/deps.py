@@ -1,0 +1,73 @@
+"""Clients the lifespan builds and the routes use."""
+
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+
+from gateway.cache import Cache
+from gateway.queries import Queries
+from runtime import kafka
+from runtime import redis as redis_client
+from runtime.clickhouse import ClickHouse
+from runtime.errors import ApiError
+from runtime.ratelimit import RateLimiter
+
+
+@dataclass
+class Clients:
+    """Filled in by the app's lifespan; one per app, so several apps share a process."""
+
+    cache_ttl: int
+    clickhouse: ClickHouse | None = None
+    redis: Redis | None = None
+    broker: KafkaBroker | None = None
+    rate_limit: tuple[int, float] = (0, 60.0)
+    _limiter: RateLimiter | None = field(default=None, init=False)
+
+    def _ch(self) -> ClickHouse:
+        if self.clickhouse is None:
+            raise ApiError(503, "the gateway is starting")
+        return self.clickhouse
+
+    def client(self) -> Client:
+        """The sync client, for streaming in a worker thread."""
+        return self._ch().client
+
+    def queries(self) -> Queries:
+        return Queries(self._ch())
+
+    def cache(self) -> Cache | None:
+        if self.redis is None or self.cache_ttl <= 0:
+            return None
+        return Cache(self.redis, self.cache_ttl)
+
+    def limiter(self) -> RateLimiter | None:
+        limit, period = self.rate_limit
+        if self.redis is None or limit <= 0:
+            return None
+        if self._limiter is None:
+            self._limiter = RateLimiter(
+                self.redis, limit=limit, period_s=period, namespace="gateway"
+            )
+        return self._limiter
+
+    def publisher(self) -> KafkaBroker:
+        if self.broker is None:
+            raise ApiError(503, "the gateway is starting")
+        return self.broker
+
+    def reset(self) -> None:
+        self._limiter = None
+
+    async def ping_clickhouse(self) -> None:
+        await self._ch().ping()
+
+    async def ping_redis(self) -> None:
+        if self.redis is None:
+            raise ConnectionError("Redis client not started")
+        await redis_client.ping(self.redis)
+
+    async def ping_kafka(self) -> None:
+        await kafka.ping(self.publisher())

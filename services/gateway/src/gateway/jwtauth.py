@@ -1,0 +1,69 @@
+"""JWT bearer tokens verified with a configured secret or a JWKS (PyJWT), mapped to
+the same scopes as API keys. Tried only when the bearer token is not a known key."""
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import jwt
+from fastapi import Request
+
+from gateway.config import GatewaySettings
+from runtime.auth import Principal, presented_key
+
+log = logging.getLogger(__name__)
+
+SCOPES = frozenset({"read", "ingest", "admin"})
+
+
+def scopes_of(claim: Any) -> frozenset[str]:
+    """Scopes from a space-separated string or a list, keeping only known ones."""
+    if isinstance(claim, str):
+        items: Iterable[Any] = claim.split()
+    elif isinstance(claim, list | tuple):
+        items = claim
+    else:
+        return frozenset()
+    return frozenset(str(s) for s in items) & SCOPES
+
+
+class JwtAuthenticator:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._algorithms = settings.jwt_algorithms
+        self._audience = settings.jwt_audience
+        self._issuer = settings.jwt_issuer
+        self._claim = settings.jwt_scope_claim
+
+    async def _key(self, token: str) -> Any:
+        if self._secret is not None:
+            return self._secret
+        assert self._jwks is not None
+        # the JWKS client fetches (and caches) the key set over blocking HTTP
+        return (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+
+    async def __call__(self, request: Request) -> Principal | None:
+        token = presented_key(request)
+        if token is None or token.count(".") != 2:
+            return None
+        try:
+            claims = jwt.decode(
+                token,
+                await self._key(token),
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp"], "verify_aud": self._audience is not None},
+            )
+        except (jwt.PyJWTError, ValueError) as exc:
+            log.info("bearer token rejected: %s", type(exc).__name__)
+            return None
+        return Principal(str(claims.get("sub", "jwt")), scopes_of(claims.get(self._claim)))
+
+
+def authenticators(settings: GatewaySettings) -> tuple[JwtAuthenticator, ...]:
+    if settings.jwt_secret is None and settings.jwt_jwks_url is None:
+        return ()
+    return (JwtAuthenticator(settings),)

@@ -1,0 +1,207 @@
+"""Response models of the read API (the public shapes of PRODUCT.md)."""
+
+from datetime import date, datetime
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.periods import Granularity
+
+UNITS: Final = {
+    "days_on_production": "days",
+    "oil_bbl": "bbl",
+    "gas_mcf": "Mcf",
+    "water_bbl": "bbl",
+    "liquids_bbl": "bbl",
+    "boe": "bbl oil equivalent (6 Mcf = 1 boe)",
+    "water_cut": "fraction of liquid produced",
+    "gor": "scf/bbl",
+}
+
+
+class ProductionPoint(BaseModel):
+    """Sums over one period; ratios computed from those sums. Null means not measured."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "period": "2024-03",
+                "days_on_production": 29.5,
+                "oil_bbl": 24180.0,
+                "gas_mcf": 30512.4,
+                "water_bbl": 3120.0,
+                "liquids_bbl": None,
+                "boe": 29265.4,
+                "water_cut": 0.1143,
+                "gor": 1261.9,
+            }
+        }
+    )
+
+    period: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY")
+    days_on_production: float | None
+    oil_bbl: float | None
+    gas_mcf: float | None
+    water_bbl: float | None
+    liquids_bbl: float | None
+    boe: float | None
+    water_cut: float | None
+    gor: float | None
+
+
+class ProductionSeries(BaseModel):
+    granularity: Granularity
+    units: dict[str, str] = Field(default_factory=lambda: dict(UNITS))
+    items: list[ProductionPoint]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class PeriodRange(BaseModel):
+    first: date | None = Field(description="Start of the earliest period held")
+    last: date | None = Field(description="Start of the latest period held")
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "records": 1204332,
+                "wells": 5120,
+                "fields": 87,
+                "period_range": {"first": "1996-01-01", "last": "2025-06-01"},
+                "last_ingest_at": "2025-07-02T08:15:03.120000Z",
+                "dead_letters": 42,
+            }
+        }
+    )
+
+    records: int = Field(description="Current records, one per natural key")
+    wells: int
+    fields: int
+    period_range: PeriodRange
+    last_ingest_at: datetime | None
+    dead_letters: int
+
+
+class ErrorBody(BaseModel):
+    """The one error shape every route answers with."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "error_code": "validation_error",
+                "message": "request is not valid",
+                "details": [
+                    {"field": "query.granularity", "code": "literal_error", "message": "…"}
+                ],
+                "request_id": "5f0c2d8e7a1b4c3d9e8f7a6b5c4d3e2f",
+                "timestamp": "2025-07-02T08:15:03.120000+00:00",
+            }
+        }
+    )
+
+    error_code: str
+    message: str
+    details: Any = None
+    request_id: str | None
+    timestamp: datetime
+
+
+class Totals(BaseModel):
+    """Cumulative sums over every current record; ratios from those sums."""
+
+    days_on_production: float | None
+    oil_bbl: float | None
+    gas_mcf: float | None
+    water_bbl: float | None
+    liquids_bbl: float | None
+    boe: float | None
+    water_cut: float | None
+    gor: float | None
+
+
+class WellSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "well_code": "7-MRL-123D-RJS",
+                "well_name": "MRL-123D",
+                "well_reference": "15/9-F-12",
+                "field_codes": ["MRL"],
+                "operator": "Petrobras",
+                "well_status": "producing",
+                "first_period": "2019-01-01",
+                "last_period": "2025-05-01",
+            }
+        }
+    )
+
+    well_code: str
+    well_name: str | None
+    well_reference: str | None
+    field_codes: list[str]
+    operator: str | None
+    well_status: str | None
+    first_period: date | None
+    last_period: date | None
+
+
+class WellPage(BaseModel):
+    items: list[WellSummary]
+    next_cursor: str | None
+
+
+class WellDetail(WellSummary):
+    """The well, its latest reported period and its cumulative totals."""
+
+    latest: ProductionPoint | None
+    cumulative: Totals
+    units: dict[str, str] = Field(default_factory=lambda: dict(UNITS))
+
+
+class FieldDetail(BaseModel):
+    """The field, summed over its wells' shares."""
+
+    field_code: str
+    field_name: str | None
+    wells: int
+    first_period: date | None
+    last_period: date | None
+    latest: ProductionPoint | None
+    cumulative: Totals
+    units: dict[str, str] = Field(default_factory=lambda: dict(UNITS))
+
+
+class DeadLetterSource(BaseModel):
+    topic: str
+    partition: int
+    offset: int
+
+
+class DeadLetterItem(BaseModel):
+    id: str
+    stage: str
+    errors: list[dict[str, Any]]
+    source: DeadLetterSource | None
+    line: int | None
+    failed_at: datetime
+    payload: str | None
+    payload_base64: str | None
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterItem]
+    next_cursor: str | None
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"ids": ["3f1c9a0e2b7d4c51"]}})
+
+    ids: list[str] = Field(min_length=1)
+
+
+class ReplayResult(BaseModel):
+    replayed: list[str]
+    missing: list[str]

@@ -1,0 +1,123 @@
+"""Request parameters shared by the routes, their checks, and the error docs."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Final
+
+from fastapi import Depends, Path, Query, Request, Response
+from pydantic import AfterValidator
+
+from contracts.identifiers import canonical_code
+from gateway import cursor, periods
+from gateway.config import GatewaySettings
+from gateway.deps import Clients
+from gateway.jwtauth import authenticators
+from gateway.models import ErrorBody
+from gateway.periods import BOUND_PATTERN
+from gateway.queries import EARLIEST, LATEST
+from runtime.auth import KeyRing, require
+from runtime.errors import ApiError
+from runtime.ratelimit import limit_requests
+from runtime.settings import Scope
+
+_UNITS: Final = frozenset({"day", "month", "year"})
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        304: "Not modified (If-None-Match matched the ETag)",
+        401: "No valid API key or token",
+        403: "The key lacks the scope",
+        404: "Not found",
+        422: "Invalid input",
+        429: "Rate limit exceeded; see Retry-After",
+        503: "A dependency is unavailable",
+    }
+    chosen = statuses or (401, 403, 422, 429, 503)
+    return {
+        s: {"description": text[s]} | ({} if s == 304 else {"model": ErrorBody}) for s in chosen
+    }
+
+
+def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any]:
+    """The dependencies every API route carries, in order: a key or JWT with ``scope``,
+    then the per-key rate limit."""
+    authenticate = require(scope, KeyRing(settings.api_keys), *authenticators(settings))
+
+    async def rate_limit(request: Request, response: Response) -> None:
+        limiter = clients.limiter()
+        if limiter is not None:
+            await limit_requests(limiter)(request, response)
+            # routes answer with Response objects of their own: carry the headers over
+            request.state.extra_headers = dict(response.headers)
+
+    return [Depends(authenticate), Depends(rate_limit)]
+
+
+# Codes are looked up in their canonical form, the one the validator stores.
+Code = Annotated[
+    str,
+    Path(min_length=1, max_length=128, examples=["7-MRL-123D-RJS"]),
+    AfterValidator(canonical_code),
+]
+From = Annotated[
+    str | None,
+    Query(alias="from", pattern=BOUND_PATTERN, examples=["2023-01"], description="YYYY-MM[-DD]"),
+]
+To = Annotated[
+    str | None,
+    Query(alias="to", pattern=BOUND_PATTERN, examples=["2024-12-31"], description="YYYY-MM[-DD]"),
+]
+Cursor = Annotated[
+    str | None, Query(alias="cursor", max_length=512, description="`next_cursor` of a page")
+]
+
+
+def invalid(field: str, message: str) -> ApiError:
+    details = [{"field": field, "code": "value_error", "message": message}]
+    return ApiError(422, "request is not valid", details=details)
+
+
+def bounds(start: str | None, end: str | None) -> tuple[date, date]:
+    try:
+        first = periods.parse_bound(start, end=False) if start else EARLIEST
+    except ValueError as exc:
+        raise invalid("query.from", str(exc)) from None
+    try:
+        last = periods.parse_bound(end, end=True) if end else LATEST
+    except ValueError as exc:
+        raise invalid("query.to", str(exc)) from None
+    if first > last:
+        raise invalid("query.from", "`from` is after `to`")
+    return first, last
+
+
+def series_after(token: str | None) -> tuple[date, str] | None:
+    if token is None:
+        return None
+    try:
+        day, unit = cursor.decode(token, arity=2)
+        if unit not in _UNITS:
+            raise cursor.CursorError("cursor is not valid")
+        return date.fromisoformat(str(day)), str(unit)
+    except ValueError:
+        raise invalid("query.cursor", "cursor is not valid") from None
+
+
+def text_after(token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        (key,) = cursor.decode(token, arity=1)
+    except ValueError:
+        raise invalid("query.cursor", "cursor is not valid") from None
+    return str(key)
+
+
+def time_after(token: str | None) -> tuple[datetime, str] | None:
+    if token is None:
+        return None
+    try:
+        at, key = cursor.decode(token, arity=2)
+        return datetime.fromisoformat(str(at)), str(key)
+    except ValueError:
+        raise invalid("query.cursor", "cursor is not valid") from None

@@ -1,0 +1,91 @@
+"""Helpers for the gateway's integration tests: rows straight into ``production_history``
+(the writer's MV feeds ``production``) and a gateway app bound to the test stack."""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+
+import httpx
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from runtime.clickhouse import ClickHouse
+
+READ_KEY = "gateway-read-key-0123456789"
+ADMIN_KEY = "gateway-admin-key-0123456789"
+
+
+@dataclass
+class Row:
+    well_code: str
+    period: str
+    field_code: str = "F1"
+    version: int = 1
+    days_on_production: float | None = None
+    oil_bbl: float | None = None
+    gas_mcf: float | None = None
+    water_bbl: float | None = None
+    liquids_bbl: float | None = None
+    data_source: str = "test"
+    well_name: str | None = None
+    field_name: str | None = None
+
+    @property
+    def period_type(self) -> str:
+        return "day" if len(self.period) == 10 else "month"
+
+    @property
+    def period_start(self) -> date:
+        return date.fromisoformat(self.period if len(self.period) == 10 else f"{self.period}-01")
+
+    @property
+    def record_id(self) -> str:
+        key = (self.well_code, self.field_code, self.period, self.period_type, self.data_source)
+        return "|".join(key)
+
+
+async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
+    plain = [f.name for f in fields(Row)]
+    derived = ["record_id", "period_type", "period_start", "days_in_period", "ingested_at"]
+    now = datetime.now(UTC)
+    columns: list[list[object]] = [[getattr(r, name) for r in rows] for name in plain]
+    columns += [
+        [r.record_id for r in rows],
+        [r.period_type for r in rows],
+        [r.period_start for r in rows],
+        [_days_in(r) for r in rows],
+        [now for _ in rows],
+    ]
+    await ch.insert("production_history", columns, plain + derived)
+
+
+def _days_in(row: Row) -> int:
+    start = row.period_start
+    return 1 if row.period_type == "day" else calendar.monthrange(start.year, start.month)[1]
+
+
+def settings(**overrides: object) -> GatewaySettings:
+    keys = [
+        {"name": "reader", "key": READ_KEY, "scopes": ["read"]},
+        {"name": "operator", "key": ADMIN_KEY, "scopes": ["admin"]},
+    ]
+    return GatewaySettings.model_validate(
+        {"api_keys": keys, "rate_limit_requests": 100_000, **overrides}
+    )
+
+
+@contextlib.asynccontextmanager
+async def serve(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(gateway_settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers={"X-API-Key": READ_KEY}
+        ) as client,
+    ):
+        yield client

@@ -1,0 +1,126 @@
+"""Dead letters (admin), replay to the raw topic, JWT bearer tokens and rate limits."""
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from runtime.clickhouse import ClickHouse
+from tests.integration.gateway_support import ADMIN_KEY, READ_KEY, serve, settings
+
+pytestmark = pytest.mark.integration
+
+SECRET = "jwt-secret-for-tests-0123456789abcdef"
+
+
+@pytest.fixture
+async def api(
+    clickhouse: ClickHouse, settings_env: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(settings(jwt_secret=SECRET, rate_limit_requests=1000)) as client:
+        yield client
+
+
+async def add_dead_letter(ch: ClickHouse, id_: str, payload: str, code: str) -> None:
+    errors = f'[{{"field": "volumes.oil.unit", "code": "{code}", "message": "unit bbl/d"}}]'
+    columns: list[list[Any]] = [
+        [id_],
+        ["validator"],
+        [errors],
+        [[code]],
+        ["raw"],
+        [0],
+        [7],
+        [payload],
+        [0],
+        [0],
+    ]
+    names = ["id", "stage", "errors", "error_codes", "source_topic", "source_partition"]
+    names += ["source_offset", "payload", "kafka_partition", "kafka_offset"]
+    await ch.insert("dead_letters", columns, names)
+
+
+async def test_dead_letters_need_admin(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/dead-letters")
+    assert response.status_code == 403
+
+
+async def test_list_and_replay(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    code = f"unknown_unit_{unique}"
+    payload = f'{{"well_code": "W{unique}", "production_period": "2024-01"}}'
+    await add_dead_letter(clickhouse, f"dl1-{unique}", payload, code)
+    await add_dead_letter(clickhouse, f"dl2-{unique}", "not json", code)
+    admin = {"X-API-Key": ADMIN_KEY}
+    page = (await api.get(f"/api/v1/dead-letters?error_code={code}", headers=admin)).json()
+    assert sorted(i["id"] for i in page["items"]) == [f"dl1-{unique}", f"dl2-{unique}"]
+    item = next(i for i in page["items"] if i["id"] == f"dl1-{unique}")
+    assert item["errors"][0]["code"] == code
+    assert item["source"] == {"topic": "raw", "partition": 0, "offset": 7}
+
+    body = {"ids": [f"dl1-{unique}", f"dl2-{unique}", f"missing-{unique}"]}
+    replay = await api.post("/api/v1/dead-letters/replay", json=body, headers=admin)
+    assert replay.status_code == 200, replay.text
+    assert replay.json() == {
+        "replayed": [f"dl1-{unique}", f"dl2-{unique}"],
+        "missing": [f"missing-{unique}"],
+    }
+    consumer = AIOKafkaConsumer(
+        settings_env["WELLSTREAM_TOPIC_RAW"],
+        bootstrap_servers=settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"],
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=5000, max_records=10)
+        if sum(len(v) for v in batches.values()) < 2:
+            batches = {**batches, **await consumer.getmany(timeout_ms=5000)}
+    finally:
+        await consumer.stop()
+    messages = {m.value: m.key for records in batches.values() for m in records}
+    assert messages == {payload.encode(): f"W{unique}".encode(), b"not json": None}
+
+
+def token(scope: str, *, secret: str = SECRET, expires_in: int = 60) -> str:
+    claims = {"sub": "svc", "scope": scope, "exp": int(time.time()) + expires_in}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("bearer", "status"),
+    [
+        pytest.param(token("read"), 200, id="read-scope"),
+        pytest.param(token("ingest"), 403, id="wrong-scope"),
+        pytest.param(
+            token("read", secret="another-secret-0123456789abcdef-xyz"), 401, id="bad-sig"
+        ),
+        pytest.param(token("read", expires_in=-30), 401, id="expired"),
+    ],
+)
+async def test_jwt_bearer_maps_to_scopes(api: httpx.AsyncClient, bearer: str, status: int) -> None:
+    response = await api.get(
+        "/api/v1/stats", headers={"Authorization": f"Bearer {bearer}", "X-API-Key": ""}
+    )
+    assert response.status_code == status
+
+
+async def test_rate_limit_answers_429(
+    clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    # a key name of this test's own: limits are counted per key name in the shared Redis
+    keys = [{"name": f"reader-{unique}", "key": READ_KEY, "scopes": ["read"]}]
+    limited = settings(api_keys=keys, rate_limit_requests=2, rate_limit_period_seconds=60)
+    async with serve(limited) as api:
+        first = await api.get("/api/v1/stats")
+        assert first.headers["x-ratelimit-limit"] == "2"
+        await api.get("/api/v1/stats")
+        refused = await api.get("/api/v1/stats")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error_code"] == "rate_limited"
+    assert READ_KEY not in refused.text

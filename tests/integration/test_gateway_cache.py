@@ -1,0 +1,67 @@
+"""Cached reads: hits, ETag/304, and invalidation when new data for the well lands."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from runtime import generations
+from runtime import redis as redis_client
+from runtime.clickhouse import ClickHouse
+from tests.integration.gateway_support import Row, insert, serve, settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def api(
+    clickhouse: ClickHouse, settings_env: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(settings()) as client:
+        yield client
+
+
+async def test_restatement_invalidates_the_cached_series(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    well, url = f"W{unique}", f"/api/v1/wells/W{unique}/production"
+    await insert(clickhouse, [Row(well, "2024-01", field_code=f"F{unique}", oil_bbl=100.0)])
+    first = await api.get(url)
+    again = await api.get(url)
+    assert (first.headers["x-cache"], again.headers["x-cache"]) == ("miss", "hit")
+    assert again.content == first.content
+    etag = first.headers["etag"]
+    not_modified = await api.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+
+    await insert(
+        clickhouse, [Row(well, "2024-01", field_code=f"F{unique}", version=2, oil_bbl=150.0)]
+    )
+    # the store changed but nobody said so yet: the cached body is still served
+    assert (await api.get(url)).json()["items"][0]["oil_bbl"] == 100.0
+    redis = redis_client.connect(settings_env["WELLSTREAM_REDIS_URL"])
+    try:
+        await generations.bump(redis, wells=[well], fields=[f"F{unique}"])
+    finally:
+        await redis.aclose()
+    fresh = await api.get(url, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200
+    assert fresh.headers["x-cache"] == "miss"
+    assert fresh.json()["items"][0]["oil_bbl"] == 150.0
+    assert fresh.headers["etag"] != etag
+
+
+async def test_uncached_routes_still_answer_if_none_match(api: httpx.AsyncClient) -> None:
+    first = await api.get("/api/v1/wells?limit=1")
+    assert first.status_code == 200
+    second = await api.get(
+        "/api/v1/wells?limit=1", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert second.status_code == 304
+
+
+async def test_ready_checks_every_dependency(api: httpx.AsyncClient) -> None:
+    response = await api.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"clickhouse": "ok", "redis": "ok", "kafka": "ok"}

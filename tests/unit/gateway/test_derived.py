@@ -1,0 +1,49 @@
+import pytest
+
+from gateway import derived
+
+
+@pytest.mark.parametrize(
+    ("oil", "gas", "liquids", "expected"),
+    [
+        pytest.param(100.0, 600.0, 10.0, 210.0, id="all-streams"),
+        pytest.param(None, 600.0, None, 100.0, id="gas-only"),
+        pytest.param(100.0, None, None, 100.0, id="oil-only"),
+        pytest.param(None, None, None, None, id="nothing-measured"),
+        pytest.param(0.0, 0.0, 0.0, 0.0, id="measured-zero"),
+    ],
+)
+def test_boe(
+    oil: float | None, gas: float | None, liquids: float | None, expected: float | None
+) -> None:
+    assert derived.boe(oil, gas, liquids) == expected
+
+
+@pytest.mark.parametrize(
+    ("oil", "water", "liquids", "expected"),
+    [
+        pytest.param(75.0, 25.0, None, 0.25, id="oil-and-water"),
+        pytest.param(50.0, 25.0, 25.0, 0.25, id="liquids-count-as-produced"),
+        pytest.param(100.0, None, None, None, id="water-not-measured"),
+        pytest.param(0.0, 0.0, 0.0, None, id="nothing-produced"),
+        pytest.param(None, 10.0, None, 1.0, id="only-water"),
+    ],
+)
+def test_water_cut(
+    oil: float | None, water: float | None, liquids: float | None, expected: float | None
+) -> None:
+    assert derived.water_cut(oil, water, liquids) == expected
+
+
+@pytest.mark.parametrize(
+    ("oil", "gas", "expected"),
+    [
+        pytest.param(100.0, 50.0, 500.0, id="scf-per-bbl"),
+        pytest.param(0.0, 50.0, None, id="no-oil"),
+        pytest.param(-5.0, 50.0, None, id="negative-oil-correction"),
+        pytest.param(None, 50.0, None, id="oil-not-measured"),
+        pytest.param(100.0, None, None, id="gas-not-measured"),
+    ],
+)
+def test_gor(oil: float | None, gas: float | None, expected: float | None) -> None:
+    assert derived.gor(oil, gas) == expected

@@ -1,0 +1,38 @@
+from datetime import date
+
+import pytest
+
+from gateway import queries, sql
+from gateway.periods import Granularity
+
+
+@pytest.mark.parametrize(
+    ("scope", "granularity", "fragment"),
+    [
+        pytest.param("well", "day", "period_start AS bucket", id="well-day"),
+        pytest.param("well", "month", "toMonth(period_start), 1) AS bucket", id="well-month"),
+        pytest.param("field", "year", "makeDate32(toYear(period_start), 1, 1)", id="field-year"),
+    ],
+)
+def test_series_sql_splices_only_known_fragments(
+    scope: sql.Scope, granularity: Granularity, fragment: str
+) -> None:
+    text = sql.series(scope, granularity, after=False)
+    assert fragment in text
+    assert f"{sql.SCOPE_COLUMN[scope]} = {{code:String}}" in text
+    assert "HAVING" not in text
+    assert "FINAL" not in text
+
+
+def test_series_sql_with_cursor_pages_after_the_key() -> None:
+    text = sql.series("well", "month", after=True)
+    assert "HAVING (bucket, unit) > ({after:Date32}, {after_unit:String})" in text
+
+
+def test_point_derives_ratios_from_sums() -> None:
+    p = queries.point(date(2024, 1, 1), "month", (31.0, 300.0, 600.0, 100.0, None))
+    assert p.period == "2024-01"
+    assert p.boe == 400.0
+    assert p.water_cut == 0.25
+    assert p.gor == 2000.0
+    assert p.liquids_bbl is None
