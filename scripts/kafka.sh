@@ -67,7 +67,7 @@ running_pid() {
     local pid
     [[ -f $PIDFILE ]] || return 1
     pid=$(<"$PIDFILE")
-    [[ -n $pid ]] && ps -o args= -p "$pid" 2>/dev/null | grep -qF "$PROPS" || return 1
+    [[ -n $pid ]] && ps -ww -o args= -p "$pid" 2>/dev/null | grep -qF "$PROPS" || return 1
     echo "$pid"
 }
 
@@ -180,16 +180,15 @@ start() {
         fi
         # setsid: the broker outlives this script and ignores the caller's Ctrl-C.
         # All fds are redirected so a caller capturing our output does not hang on the broker.
-        rm -f "$PIDFILE"
-        # shellcheck disable=SC2016  # $$ is the inner shell's pid, which exec hands to java
-        setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
-            "${JAVA[@]}" kafka.Kafka "$PROPS" </dev/null >"$LOGDIR/kafka.out" 2>&1 &
-        for _ in {1..100}; do [[ -s $PIDFILE ]] && break; sleep 0.05; done
+        # A background job of a non-interactive shell is no process-group leader, so setsid
+        # execs in place and $! is the broker's own pid: no window where the pid file lags.
+        setsid "${JAVA[@]}" kafka.Kafka "$PROPS" </dev/null >"$LOGDIR/kafka.out" 2>&1 &
+        echo $! >"$PIDFILE"
     fi
 
     local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-90}))
     until probe "$PORT"; do
-        if ! running_pid >/dev/null; then
+        if ! running_pid >/dev/null && { sleep 1; ! running_pid >/dev/null; }; then
             show_errors
             die "broker exited during start-up; see $LOGDIR/server.log and $LOGDIR/kafka.out"
         fi

@@ -50,12 +50,12 @@ running_pid() {
     local pid
     [[ -f $PIDFILE ]] || return 1
     pid=$(<"$PIDFILE")
-    [[ -n $pid ]] && ps -o args= -p "$pid" 2>/dev/null | grep -q '^redis-server' || return 1
+    [[ -n $pid ]] && ps -ww -o args= -p "$pid" 2>/dev/null | grep -q '^redis-server' || return 1
     echo "$pid"
 }
 
 # redis-server retitles itself "redis-server 127.0.0.1:PORT"
-running_port() { ps -o args= -p "$1" | sed -n 's/.*:\([0-9]*\)$/\1/p'; }
+running_port() { ps -ww -o args= -p "$1" | sed -n 's/.*:\([0-9]*\)$/\1/p'; }
 
 ping() { [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
 

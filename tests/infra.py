@@ -11,20 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ROOT / "scripts"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from wellstream import infra as scripts
 
 
 def docker_available() -> bool:
@@ -45,15 +36,8 @@ def kafka(workdir: Path) -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    port, controller = free_port(), free_port()
-    data = workdir / "kafka"
-    start = [str(SCRIPTS / "kafka.sh"), "start", "--port", str(port)]
-    start += ["--controller-port", str(controller), "--data-dir", str(data)]
-    subprocess.run(start, check=True)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([str(SCRIPTS / "kafka.sh"), "stop", "--data-dir", str(data)], check=False)
+    with scripts.kafka(workdir / "kafka") as servers:
+        yield servers
 
 
 @contextlib.contextmanager
@@ -68,15 +52,8 @@ def redis(workdir: Path) -> Iterator[str]:
             host = container.get_container_host_ip()
             yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
         return
-    port = free_port()
-    data = workdir / "redis"
-    subprocess.run([str(SCRIPTS / "redis.sh"), "ensure"], check=True)
-    start = [str(SCRIPTS / "redis.sh"), "start", "--port", str(port), "--data-dir", str(data)]
-    subprocess.run(start, check=True)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        subprocess.run([str(SCRIPTS / "redis.sh"), "stop", "--data-dir", str(data)], check=False)
+    with scripts.redis(workdir / "redis") as url:
+        yield url
 
 
 @contextlib.contextmanager

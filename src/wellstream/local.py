@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,40 +19,26 @@ import uvicorn
 from fastapi import FastAPI
 
 from runtime import logs
+from wellstream import infra
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("WELLSTREAM_DATA_DIR", ROOT / ".data")).resolve()
+DATA = Path(os.environ.get("WELLSTREAM_DATA_DIR", infra.ROOT / ".data")).resolve()
 KAFKA_PORT = int(os.environ.get("WELLSTREAM_LOCAL_KAFKA_PORT", "9092"))
 REDIS_PORT = int(os.environ.get("WELLSTREAM_LOCAL_REDIS_PORT", "6379"))
 PORTS = {"gateway": 8000, "ingestor": 8001, "validator": 8002, "writer": 8003}
 
 
-def _script(name: str, *args: str) -> None:
-    subprocess.run([str(ROOT / "scripts" / name), *args], check=True)
-
-
 @contextlib.contextmanager
 def infrastructure() -> Iterator[None]:
     """Start Kafka and Redis unless ``WELLSTREAM_*`` already points at running ones."""
-    started: list[tuple[str, str]] = []
-    try:
+    with contextlib.ExitStack() as stack:
         if "WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
-            _script(
-                "kafka.sh", "start", "--port", str(KAFKA_PORT), "--data-dir", str(DATA / "kafka")
-            )
-            started.append(("kafka.sh", str(DATA / "kafka")))
-            os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{KAFKA_PORT}"
+            servers = stack.enter_context(infra.kafka(DATA / "kafka", KAFKA_PORT))
+            os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"] = servers
         if "WELLSTREAM_REDIS_URL" not in os.environ:
-            _script(
-                "redis.sh", "start", "--port", str(REDIS_PORT), "--data-dir", str(DATA / "redis")
-            )
-            started.append(("redis.sh", str(DATA / "redis")))
-            os.environ["WELLSTREAM_REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
+            url = stack.enter_context(infra.redis(DATA / "redis", REDIS_PORT))
+            os.environ["WELLSTREAM_REDIS_URL"] = url
         os.environ.setdefault("WELLSTREAM_CLICKHOUSE_URL", f"chdb://{DATA / 'clickhouse'}")
         yield
-    finally:
-        for script, data_dir in reversed(started):
-            _script(script, "stop", "--data-dir", data_dir)
 
 
 def dev_api_key() -> str:

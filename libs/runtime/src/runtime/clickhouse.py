@@ -78,7 +78,7 @@ class ClickHouse:
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(initial=0.2, max=5.0),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.5),
             stop=stop_after_delay(self._retry_for),
             reraise=True,
             before_sleep=before_sleep,

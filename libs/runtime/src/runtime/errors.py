@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.context import request_id_var
+from runtime.responses import FastJSONResponse
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def error_response(
     message: str,
     details: Any = None,
     headers: dict[str, str] | None = None,
-) -> ORJSONResponse:
+) -> FastJSONResponse:
     body = {
         "error_code": code,
         "message": message,
@@ -64,16 +64,16 @@ def error_response(
         "request_id": request_id_var.get(),
         "timestamp": datetime.now(UTC).isoformat(),
     }
-    return ORJSONResponse(body, status_code=status, headers=headers)
+    return FastJSONResponse(body, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> ORJSONResponse:
+    async def _api(_: Request, exc: ApiError) -> FastJSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(_: Request, exc: RequestValidationError) -> FastJSONResponse:
         details = [
             {"field": ".".join(str(p) for p in e["loc"]), "code": e["type"], "message": e["msg"]}
             for e in exc.errors()
@@ -81,11 +81,11 @@ def install(app: FastAPI) -> None:
         return error_response(422, "validation_error", "request is not valid", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> FastJSONResponse:
         code = _CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail), None, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> FastJSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "internal error")

@@ -4,7 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+
+from runtime.responses import FastJSONResponse
 
 Check = Callable[[], Awaitable[object]]
 
@@ -17,7 +18,7 @@ def health_router(checks: Mapping[str, Check], timeout: float = 3.0) -> APIRoute
         return {"status": "ok"}
 
     @router.get("/health/ready", summary="Every dependency answers", response_model=None)
-    async def ready() -> ORJSONResponse:
+    async def ready() -> FastJSONResponse:
         async def run(check: Check) -> str:
             try:
                 await asyncio.wait_for(check(), timeout)
@@ -28,7 +29,7 @@ def health_router(checks: Mapping[str, Check], timeout: float = 3.0) -> APIRoute
         results = await asyncio.gather(*(run(check) for check in checks.values()))
         report = dict(zip(checks, results, strict=True))
         ok = all(r == "ok" for r in results)
-        return ORJSONResponse(
+        return FastJSONResponse(
             {"status": "ok" if ok else "unavailable", "checks": report},
             status_code=200 if ok else 503,
         )

@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import ORJSONResponse
 
 from runtime import errors
 from runtime.context import request_id_var
 from runtime.health import Check, health_router
 from runtime.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_router
+from runtime.responses import FastJSONResponse
 from runtime.settings import Settings
 
 _ALLOWED_HEADERS = ["Authorization", "X-API-Key", "X-Request-ID", "Content-Type", "If-None-Match"]
@@ -41,7 +41,7 @@ def create_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=FastJSONResponse,
     )
     errors.install(app)
     app.include_router(health_router(checks))

@@ -1,0 +1,124 @@
+"""Per-key rate limits in Redis, shared by every replica of a service.
+
+GCRA (the generic cell rate algorithm, a sliding window without its bookkeeping): one
+key per client holds the "theoretical arrival time" of its next request, updated by a
+Lua script so concurrent replicas never race, with Redis's clock so replicas' clocks do
+not matter. ``limit`` requests per ``period`` are allowed, in bursts of up to ``limit``;
+a refused request learns exactly when to retry.
+"""
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from runtime.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+# Returns {allowed (0/1), remaining, retry_after_ms, reset_ms}.
+_GCRA = """
+local period = tonumber(ARGV[1])
+local interval = period / tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+if new_tat - now > period then
+  return {0, 0, math.ceil(new_tat - now - period), math.ceil(tat - now)}
+end
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now))
+return {1, math.floor((period - (new_tat - now)) / interval), 0, math.ceil(new_tat - now)}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_s: float
+    reset_s: float
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_s)),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after_s)))
+        return headers
+
+
+class RateLimiter:
+    """``limit`` requests per ``period_s`` seconds for each key."""
+
+    def __init__(
+        self, redis: Redis, *, limit: int, period_s: float, namespace: str = "ratelimit"
+    ) -> None:
+        if limit < 1 or period_s <= 0:
+            raise ValueError("a rate limit needs limit >= 1 and period_s > 0")
+        self.limit = limit
+        self.period_ms = int(period_s * 1000)
+        self.namespace = namespace
+        self._script = redis.register_script(_GCRA)
+
+    async def hit(self, key: str) -> Decision:
+        """Count one request for ``key`` (when allowed) and say whether it may proceed."""
+        allowed, remaining, retry_ms, reset_ms = await self._script(
+            keys=[f"wellstream:{self.namespace}:{key}"], args=[self.period_ms, self.limit]
+        )
+        return Decision(
+            allowed=bool(allowed),
+            limit=self.limit,
+            remaining=int(remaining),
+            retry_after_s=int(retry_ms) / 1000,
+            reset_s=int(reset_ms) / 1000,
+        )
+
+
+def client_key(request: Request) -> str:
+    """The authenticated key's name (``runtime.auth`` sets it), else the client address."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return f"key:{principal.name}"
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+def limit_requests(
+    limiter: RateLimiter,
+    *,
+    key: Callable[[Request], str] = client_key,
+    fail_open: bool = True,
+) -> Callable[[Request, Response], Awaitable[None]]:
+    """A FastAPI dependency answering 429 with ``Retry-After`` beyond the limit. List it
+    after the auth dependency so the limit applies per API key. With ``fail_open`` a
+    Redis outage lets requests through (logged) rather than refusing every one."""
+
+    async def dependency(request: Request, response: Response) -> None:
+        try:
+            decision = await limiter.hit(key(request))
+        except (RedisError, OSError) as exc:
+            if not fail_open:
+                raise ApiError(
+                    503, "rate limiter unavailable", headers={"Retry-After": "5"}
+                ) from exc
+            log.warning("rate limiter unavailable, letting the request through: %s", exc)
+            return
+        if not decision.allowed:
+            period = f"{limiter.period_ms / 1000:g} s"
+            raise ApiError(
+                429,
+                f"rate limit of {limiter.limit} requests per {period} exceeded",
+                details={"retry_after_s": decision.retry_after_s},
+                headers=decision.headers(),
+            )
+        response.headers.update(decision.headers())
+
+    return dependency
