@@ -1,0 +1,138 @@
+"""The raw-topic consumer: decode the batch, call the core, publish, then return.
+
+The subscriber commits only after the handler returned (``NACK_ON_ERROR``), and the
+handler returns only after Kafka acknowledged every record it published, so a commit
+always follows a durable effect. A transient failure (Kafka, Redis) raises: the batch
+is rewound and redelivered. Bad data never raises; it becomes a dead letter.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter, Histogram
+
+from contracts import SCHEMA_VERSION
+from contracts.topics import HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
+from validator.config import ValidatorSettings
+from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
+from validator.reference import ReferenceStore
+from validator.rules import Policy
+
+log = logging.getLogger(__name__)
+
+RECORDS = Counter(
+    "wellstream_validator_records_total", "Raw records handled, by outcome", ["outcome"]
+)
+FLAGS = Counter("wellstream_validator_flags_total", "Quality flags set on kept records", ["flag"])
+REJECTIONS = Counter(
+    "wellstream_validator_rejections_total", "Errors of rejected records, by code", ["code"]
+)
+BATCH_SECONDS = Histogram(
+    "wellstream_validator_batch_seconds",
+    "Time to handle one consumer batch, publishing included",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
+    headers = {
+        name: (value or b"").decode("utf-8", "replace") for name, value in record.headers or ()
+    }
+    return RawMessage(
+        value=record.value or b"",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        accepted_ms=accepted_ms(headers, record.timestamp),
+        key=record.key,
+        correlation_id=headers.get(HEADER_CORRELATION_ID),
+    )
+
+
+def register(
+    broker: KafkaBroker,
+    settings: ValidatorSettings,
+    policy: Policy,
+    reference: ReferenceStore | None,
+) -> None:
+    """Subscribe the validator to the raw topic on ``broker``."""
+
+    @broker.subscriber(
+        settings.topic_raw,
+        group_id=f"{settings.consumer_group_prefix}.validator",
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def validate(message: KafkaMessage) -> None:
+        started = time.perf_counter()
+        records = message.raw_message
+        raw = [to_raw(r) for r in (records if isinstance(records, tuple) else (records,))]
+        refs = await reference.lookup(wells_of(raw)) if reference is not None else None
+        result = process_batch(raw, policy, refs)
+        await publish(broker, settings, result)
+        observe(result)
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+
+async def publish(broker: KafkaBroker, settings: ValidatorSettings, result: Processed) -> None:
+    """Publish every record and dead letter, then wait for all of Kafka's acks."""
+    schema = str(SCHEMA_VERSION)
+    pending: list[asyncio.Future[Any]] = []
+    for item in result.normalized:
+        headers = _headers(item.correlation_id, schema)
+        future = await broker.publish(
+            item.body,
+            settings.topic_normalized,
+            key=item.key.encode(),
+            headers=headers,
+            no_confirm=True,
+        )
+        pending.append(future)
+    for rejection in result.rejected:
+        headers = _headers(rejection.correlation_id, schema)
+        future = await broker.publish(
+            rejection.dead_letter.model_dump_json().encode(),
+            settings.topic_dlq,
+            key=rejection.key,
+            headers=headers,
+            no_confirm=True,
+        )
+        pending.append(future)
+    await asyncio.gather(*pending)
+
+
+def _headers(correlation_id: str | None, schema: str) -> dict[str, str]:
+    headers = {HEADER_SCHEMA_VERSION: schema}
+    if correlation_id:
+        headers[HEADER_CORRELATION_ID] = correlation_id
+    return headers
+
+
+def observe(result: Processed) -> None:
+    RECORDS.labels("normalized").inc(len(result.normalized))
+    RECORDS.labels("rejected").inc(len(result.rejected))
+    _count(FLAGS, result.flags)
+    codes: dict[str, int] = {}
+    for rejection in result.rejected:
+        for error in rejection.dead_letter.errors:
+            codes[error.code] = codes.get(error.code, 0) + 1
+    _count(REJECTIONS, codes)
+
+
+def _count(counter: Counter, counts: Mapping[str, int]) -> None:
+    for label, n in counts.items():
+        counter.labels(label).inc(n)
+
+
+__all__: Sequence[str] = ("publish", "register", "to_raw")

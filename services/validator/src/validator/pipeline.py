@@ -1,0 +1,205 @@
+"""Raw messages to canonical records and dead letters: the validator's pure core.
+
+``process_batch`` is the whole per-batch work without Kafka or Redis (the benchmark
+times it); the handler calls it after fetching the reference data of the batch's wells.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+import msgspec
+import orjson
+
+from contracts import DeadLetter, ErrorDetail, KafkaSource
+from contracts.topics import HEADER_ACCEPTED_AT
+from validator import canonical
+from validator.enrich import WellRef, enrich
+from validator.fastpath import Limits, fast_record
+from validator.fastpath import decode as decode_fast
+from validator.normalize import VERSION_SHIFT, canonical_code, record_id
+from validator.parse import Rejected, decode, fields_of
+from validator.rules import Findings, Flag, Policy
+from validator.structs import CANONICAL_DECODER, ENCODER, Canonical
+
+
+class RawMessage(NamedTuple):
+    """One raw Kafka message and where it came from."""
+
+    value: bytes
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+    accepted_ms: int = 0
+    key: bytes | None = None
+    correlation_id: str | None = None
+
+
+class Normalized(msgspec.Struct, frozen=True, gc=False):
+    """A canonical record ready to publish: its key (the canonical well code) and body."""
+
+    key: str
+    body: bytes
+    correlation_id: str | None
+
+
+class Rejection(NamedTuple):
+    key: bytes | None
+    dead_letter: DeadLetter
+    correlation_id: str | None
+
+
+class Processed(NamedTuple):
+    normalized: list[Normalized]
+    rejected: list[Rejection]
+    flags: dict[str, int]
+    """How many kept records carry each flag."""
+
+
+def accepted_ms(headers: Mapping[str, str], kafka_timestamp_ms: int) -> int:
+    """When the record was first accepted: the ingestor's header, else the Kafka time."""
+    text = headers.get(HEADER_ACCEPTED_AT)
+    if text:
+        try:
+            return max(0, int(text))
+        except ValueError:
+            pass
+    return max(0, kafka_timestamp_ms)
+
+
+def process_batch(
+    messages: Iterable[RawMessage],
+    policy: Policy,
+    reference: Mapping[str, WellRef | None] | None = None,
+    now: datetime | None = None,
+) -> Processed:
+    """Every raw message of a batch as a canonical record or a dead letter, nothing lost.
+
+    ``reference`` maps canonical well codes to their reference data (None: unknown);
+    None turns enrichment off. Clean records take the fast path, the rest the full one.
+    Each record is encoded as soon as it is built and only its bytes are kept: holding
+    thousands of records until the end of a batch costs more than building them.
+    """
+    now = now or datetime.now(UTC)
+    limits = Limits.of(policy, now.date())
+    out = _Output(now)
+    slow: list[RawMessage] = []
+    emit = out.emit
+    for message in messages:
+        decoded = decode_fast(message.value)
+        record = fast_record(decoded[0], decoded[1], limits, reference) if decoded else None
+        if record is None:
+            slow.append(message)
+        else:
+            emit(record, message)
+    rejected = _full_path(slow, policy, reference, now, out)
+    out.flag_split_wells()
+    return Processed(out.normalized, rejected, out.flags)
+
+
+class _Output:
+    """Kept records as they are emitted: lineage added, encoded, counted."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.normalized: list[Normalized] = []
+        self.flags: dict[str, int] = {}
+        self._ingested: dict[int, datetime] = {}
+        self._keys: list[tuple[str, str, str]] = []
+        self._first_field: dict[tuple[str, str, str], str] = {}
+        self._split: set[tuple[str, str, str]] = set()
+
+    def emit(self, record: Canonical, message: RawMessage) -> None:
+        accepted = message.accepted_ms
+        if (at := self._ingested.get(accepted)) is None:
+            at = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
+        record.source_topic = message.topic
+        record.source_partition = message.partition
+        record.source_offset = message.offset
+        record.ingested_at = at
+        record.normalized_at = self.now
+        record.version = (record.revision << VERSION_SHIFT) | accepted  # normalize.version
+        if record.flags:
+            for flag in record.flags:
+                self.flags[flag] = self.flags.get(flag, 0) + 1
+        key = (record.well_code, record.period, record.data_source)
+        self._keys.append(key)
+        if self._first_field.setdefault(key, record.field_code) != record.field_code:
+            self._split.add(key)
+        body = ENCODER.encode(record)
+        self.normalized.append(Normalized(record.well_code, body, message.correlation_id))
+
+    def flag_split_wells(self) -> None:
+        """Flag the records of one well and period reported to several fields in the
+        batch (each repeats the well's producing time rather than a share of it)."""
+        if not self._split:
+            return
+        flag = Flag.SPLIT_ACROSS_FIELDS.value
+        for index, key in enumerate(self._keys):
+            if key in self._split:
+                item = self.normalized[index]
+                record = CANONICAL_DECODER.decode(item.body)
+                record.flags.append(flag)
+                body = ENCODER.encode(record)
+                self.normalized[index] = Normalized(item.key, body, item.correlation_id)
+                self.flags[flag] = self.flags.get(flag, 0) + 1
+
+
+def _full_path(
+    messages: Sequence[RawMessage],
+    policy: Policy,
+    reference: Mapping[str, WellRef | None] | None,
+    now: datetime,
+    out: _Output,
+) -> list[Rejection]:
+    """Parse and check every rule, collecting each finding; kept records go to ``out``."""
+    rejected: list[Rejection] = []
+    today = now.date()
+    for message in messages:
+        try:
+            obj, latin1 = decode(message.value)
+            fields = fields_of(obj)
+        except Rejected as exc:
+            rejected.append(reject(message, exc.errors))
+            continue
+        findings = Findings(policy, [Flag.LATIN1_DECODED.value] if latin1 else [])
+        record = canonical.build(fields, findings, policy, today)
+        if reference is not None:
+            well = canonical_code(fields["well_code"])
+            enrich(record, well, reference.get(well), findings)
+        if record is None or findings.errors:
+            rejected.append(reject(message, findings.errors))
+            continue
+        record.record_id = record_id(
+            record.well_code,
+            record.field_code,
+            record.period,
+            record.period_type,
+            record.data_source,
+        )
+        out.emit(record, message)
+    return rejected
+
+
+def wells_of(messages: Iterable[RawMessage]) -> set[str]:
+    """The canonical well codes of a batch, to fetch their reference data first."""
+    wells = set()
+    for message in messages:
+        try:
+            obj = orjson.loads(message.value)
+        except orjson.JSONDecodeError:
+            continue
+        well = obj.get("well_code") if type(obj) is dict else None
+        if type(well) is int or type(well) is str:
+            wells.add(canonical_code(str(well)))
+    return wells
+
+
+def reject(message: RawMessage, errors: list[ErrorDetail]) -> Rejection:
+    source = (
+        KafkaSource(topic=message.topic, partition=message.partition, offset=message.offset)
+        if message.topic
+        else None
+    )
+    letter = DeadLetter.for_payload(message.value, stage="validator", errors=errors, source=source)
+    return Rejection(message.key, letter, message.correlation_id)

@@ -1,0 +1,99 @@
+"""msgspec shapes of the raw and canonical records, for the hot path only.
+
+``contracts`` stays the definition (pydantic); these mirror it so a clean record is
+decoded and encoded in C. Tests pin the mirror: ``Canonical`` has exactly the fields of
+``contracts.CanonicalRecord``, in order, and its JSON validates as one.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import msgspec
+
+from contracts import SCHEMA_VERSION
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+Number = float | str | None
+
+
+class Volume(msgspec.Struct, gc=False):
+    unit: str
+    value: Number = None
+
+
+class Raw(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A raw record in the shapes upstream systems send. Unknown fields are refused
+    here (the full path keeps them), except the seed API's own audit fields."""
+
+    well_code: int | str
+    production_period: str
+    field_code: int | str | None = None
+    field_name: str | None = None
+    well_reference: str | None = None
+    well_name: str | None = None
+    days_on_production: Number = None
+    oil_production_kbd: Number = None
+    gas_production_mmcfd: Number = None
+    water_production_kbd: Number = None
+    liquids_production_kbd: Number = None
+    volumes: dict[str, Volume | None] | None = None
+    data_source: str | None = None
+    revision: int | str | None = None
+    source_data: Any = msgspec.UNSET
+    partition_0: Any = msgspec.UNSET
+
+
+class Original(msgspec.Struct, gc=False):
+    """``contracts.OriginalValue``: a quantity as it was sent."""
+
+    value: float | None
+    unit: str
+
+
+class Canonical(msgspec.Struct, gc=False):
+    """``contracts.CanonicalRecord``, field for field."""
+
+    record_id: str
+    version: int
+    well_code: str
+    well_code_raw: str
+    field_code: str
+    field_name: str | None
+    well_reference: str | None
+    well_name: str | None
+    period: str
+    period_start: date
+    period_type: str
+    days_in_period: int
+    days_on_production: float | None
+    oil_bbl: float | None
+    gas_mcf: float | None
+    water_bbl: float | None
+    liquids_bbl: float | None
+    oil_production_kbd: float | None
+    gas_production_mmcfd: float | None
+    water_production_kbd: float | None
+    liquids_production_kbd: float | None
+    boe: float | None
+    water_cut: float | None
+    gor: float | None
+    original_values: dict[str, Original]
+    flags: list[str]
+    operator: str | None
+    basin: str | None
+    country: str | None
+    well_status: str | None
+    data_source: str
+    revision: int
+    extra: dict[str, Any]
+    source_topic: str = ""
+    source_partition: int = -1
+    source_offset: int = -1
+    ingested_at: datetime = EPOCH
+    normalized_at: datetime = EPOCH
+    schema_version: int = SCHEMA_VERSION
+
+
+RAW_DECODER: Final = msgspec.json.Decoder(Raw)
+ENCODER: Final = msgspec.json.Encoder()
+CANONICAL_DECODER: Final = msgspec.json.Decoder(Canonical)

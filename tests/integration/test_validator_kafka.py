@@ -1,0 +1,97 @@
+"""The validator on the real broker: a mixed batch split between normalized and DLQ."""
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import CanonicalRecord, DeadLetter, ErrorCode
+from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID
+from runtime.kafka import ensure_topics
+from validator.app import create_app
+from validator.config import ValidatorSettings
+
+pytestmark = pytest.mark.integration
+
+#: Well codes of letters only, so they are already canonical (no zero-padded digit runs).
+LETTERS = str.maketrans("0123456789", "GHIJKLMNOP")
+
+
+def raw(well: str, **changes: Any) -> bytes:
+    body = {
+        "well_code": well,
+        "production_period": "2024-01",
+        "field_code": "77",
+        "days_on_production": 31,
+        "oil_production_kbd": "1.5",
+        "gas_production_mmcfd": 2.0,
+        "water_production_kbd": "",
+    }
+    return orjson.dumps(body | changes)
+
+
+async def consume(servers: str, topic: str, count: int, within: float = 30) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    got: list[Any] = []
+    try:
+        async with asyncio.timeout(within):
+            while len(got) < count:
+                batches = await consumer.getmany(timeout_ms=500)
+                got += [m for records in batches.values() for m in records]
+        extra = await consumer.getmany(timeout_ms=500)
+        got += [m for records in extra.values() for m in records]
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
+    settings_env: dict[str, str], unique: str
+) -> None:
+    settings = ValidatorSettings(reference_enabled=False, batch_timeout_ms=50)
+    await ensure_topics(settings)
+    well = "W" + unique.upper().translate(LETTERS)
+    good = [raw(f"{well}-{i}") for i in range(20)]
+    odd = [raw(f"{well}-NEG", oil_production_kbd=-0.2), raw(f" {well}-pad ")]
+    broken = [b"{not json", b"[1]", raw(f"{well}-M13", production_period="2024-13")]
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for i, value in enumerate(good + odd + broken):
+            headers = [(HEADER_CORRELATION_ID, f"c{i}".encode())]
+            headers.append((HEADER_ACCEPTED_AT, b"1700000000000"))
+            await producer.send(settings.topic_raw, value, key=unique.encode(), headers=headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        normalized = await consume(settings.kafka_bootstrap_servers, settings.topic_normalized, 22)
+        dead = await consume(settings.kafka_bootstrap_servers, settings.topic_dlq, 3)
+
+    records = [CanonicalRecord.model_validate_json(m.value) for m in normalized]
+    letters = [DeadLetter.model_validate_json(m.value) for m in dead]
+    assert len(records) == len(good + odd)
+    assert len(letters) == len(broken)
+    offsets = sorted(
+        [r.source_offset for r in records] + [d.source.offset for d in letters if d.source]
+    )
+    assert offsets == list(range(25)), "every raw message is accounted for exactly once"
+    flagged = {r.well_code: r.flags for r in records if r.flags}
+    assert flagged == {
+        f"{well}-NEG": ["negative_volume"],
+        f"{well}-PAD": ["identifier_normalized"],
+    }
+    codes = sorted(e.code for d in letters for e in d.errors)
+    assert codes == sorted(
+        [ErrorCode.UNPARSEABLE_JSON, ErrorCode.NOT_AN_OBJECT, ErrorCode.INVALID_PERIOD]
+    )
+    assert {m.key for m in normalized} == {r.well_code.encode() for r in records}
+    assert all(dict(m.headers).get(HEADER_CORRELATION_ID) for m in normalized + dead)
+    assert {r.version for r in records} == {1_700_000_000_000}

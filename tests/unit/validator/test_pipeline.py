@@ -1,0 +1,213 @@
+"""process_batch: raw messages to canonical records or dead letters, nothing lost."""
+
+from typing import Any
+
+import orjson
+import pytest
+
+from contracts import CanonicalRecord, ErrorCode
+from tests.unit.validator.conftest import ACCEPTED_MS, DROP, NOW, good, message
+from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
+from validator.rules import Policy
+
+POLICY = Policy()
+
+
+def run(*messages: RawMessage, policy: Policy = POLICY) -> Processed:
+    return process_batch(messages, policy, None, NOW)
+
+
+def only_record(body: dict[str, Any] | bytes) -> CanonicalRecord:
+    result = run(message(body))
+    assert not result.rejected, result.rejected
+    (item,) = result.normalized
+    return CanonicalRecord.model_validate_json(item.body)
+
+
+def error_codes(body: dict[str, Any] | bytes, policy: Policy = POLICY) -> set[str]:
+    result = run(message(body), policy=policy)
+    assert not result.normalized
+    (rejection,) = result.rejected
+    return {error.code for error in rejection.dead_letter.errors}
+
+
+def test_a_rates_record_becomes_canonical_totals() -> None:
+    record = only_record(good())
+    assert record.well_code == "1234"
+    assert record.field_code == "77"
+    assert (record.period, record.period_type, record.days_in_period) == ("2024-01", "month", 31)
+    assert record.oil_bbl == pytest.approx(1.5 * 31 * 1000)
+    assert record.gas_mcf == pytest.approx(2.0 * 31 * 1000)
+    assert record.water_bbl == pytest.approx(0.5 * 31 * 1000)
+    assert record.liquids_bbl is None, "absent stays null, never 0"
+    assert record.boe == pytest.approx(46_500 + 62_000 / 6)
+    assert record.water_cut == pytest.approx(0.25)
+    assert record.gor == pytest.approx(62_000 * 1000 / 46_500)
+    assert record.flags == []
+    assert record.extra == {"source_data": "anp-2024-01.csv"}
+
+
+def test_lineage_and_version_come_from_the_raw_message() -> None:
+    result = run(message(good(revision=3), offset=42, partition=2, topic="raw"))
+    record = CanonicalRecord.model_validate_json(result.normalized[0].body)
+    assert (record.source_topic, record.source_partition, record.source_offset) == ("raw", 2, 42)
+    assert int(record.ingested_at.timestamp() * 1000) == ACCEPTED_MS
+    assert record.version == (3 << 42) | ACCEPTED_MS
+    assert record.normalized_at == NOW
+    assert result.normalized[0].key == "1234"
+
+
+def test_reprocessing_a_message_yields_the_same_record_id_and_version() -> None:
+    first = run(message(good()), message(good()))
+    ids = {orjson.loads(item.body)["record_id"] for item in first.normalized}
+    versions = {orjson.loads(item.body)["version"] for item in first.normalized}
+    assert len(ids) == 1
+    assert len(versions) == 1
+
+
+def test_volumes_with_units_become_canonical_and_keep_the_original() -> None:
+    volumes = {
+        "oil": {"value": "812.5", "unit": "Sm3"},
+        "gas": {"value": 1.2e5, "unit": "Sm3"},
+        "water": None,
+    }
+    record = only_record(good(volumes=volumes, oil_production_kbd=DROP, water_production_kbd=DROP))
+    assert record.oil_bbl == pytest.approx(812.5 * 6.289811)
+    assert record.gas_mcf == pytest.approx(1.2e5 * 35.3147 / 1000)
+    assert record.oil_production_kbd == pytest.approx(812.5 * 6.289811 / 31 / 1000)
+    assert record.water_bbl is None
+    assert record.original_values["oil"].model_dump() == {"value": 812.5, "unit": "Sm3"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        pytest.param({"oil_production_kbd": "1.5"}, "oil_bbl", 46_500.0, id="number-as-string"),
+        pytest.param({"oil_production_kbd": ""}, "oil_bbl", None, id="blank-is-null"),
+        pytest.param({"oil_production_kbd": " "}, "oil_bbl", None, id="spaces-are-null"),
+        pytest.param({"well_code": "MRL-123D"}, "well_code", "MRL-123D", id="string-well-code"),
+        pytest.param(
+            {"production_period": "2024-01-05", "days_on_production": 1},
+            "period_type",
+            "day",
+            id="day-period",
+        ),
+        pytest.param(
+            {"production_period": "2024-01-05T00:00:00Z", "days_on_production": 1},
+            "period",
+            "2024-01-05",
+            id="midnight",
+        ),
+        pytest.param({"data_source": None}, "data_source", "unknown", id="default-source"),
+        pytest.param({"revision": "2"}, "revision", 2, id="revision-as-string"),
+        pytest.param({"field_code": DROP}, "field_code", "", id="no-field"),
+    ],
+)
+def test_the_raw_contract_is_accepted(changes: dict[str, Any], field: str, expected: Any) -> None:
+    record = only_record(good(**changes))
+    assert getattr(record, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "codes"),
+    [
+        pytest.param(b'{"well_code": 1', {ErrorCode.UNPARSEABLE_JSON}, id="unparseable-json"),
+        pytest.param(b"[1, 2]", {ErrorCode.NOT_AN_OBJECT}, id="array"),
+        pytest.param(b'"text"', {ErrorCode.NOT_AN_OBJECT}, id="string"),
+        pytest.param(good(well_code=DROP), {ErrorCode.MISSING_FIELD}, id="missing-well-code"),
+        pytest.param(good(production_period=DROP), {ErrorCode.MISSING_FIELD}, id="missing-period"),
+        pytest.param(good(production_period="2024-13"), {ErrorCode.INVALID_PERIOD}, id="month-13"),
+        pytest.param(good(production_period="2024"), {ErrorCode.INVALID_PERIOD}, id="year-only"),
+        pytest.param(
+            good(volumes={"oil": {"value": 1, "unit": "barrels"}}),
+            {ErrorCode.UNKNOWN_UNIT},
+            id="unknown-unit",
+        ),
+        pytest.param(
+            good(volumes={"gas": {"value": 1, "unit": "bbl"}}),
+            {ErrorCode.UNKNOWN_UNIT},
+            id="unit-misfit",
+        ),
+        pytest.param(
+            good(production_period="2031-01"), {ErrorCode.FUTURE_PERIOD}, id="future-period"
+        ),
+        pytest.param(
+            good(oil_production_kbd=5_000), {ErrorCode.RATE_CEILING_EXCEEDED}, id="rate-ceiling"
+        ),
+        pytest.param(
+            good(days_on_production=40), {ErrorCode.PRODUCING_TIME_EXCEEDED}, id="days-far-over"
+        ),
+        pytest.param(good(oil_production_kbd="lots"), {ErrorCode.INVALID_VALUE}, id="not-a-number"),
+        pytest.param(good(oil_production_kbd="NaN"), {ErrorCode.INVALID_VALUE}, id="nan"),
+        pytest.param(good(well_code="  "), {ErrorCode.INVALID_VALUE}, id="blank-well-code"),
+        pytest.param(good(days_on_production=-1), {ErrorCode.INVALID_VALUE}, id="negative-days"),
+        pytest.param(good(revision=-1), {ErrorCode.INVALID_VALUE}, id="negative-revision"),
+    ],
+)
+def test_broken_records_are_rejected_with_the_right_code(
+    body: dict[str, Any] | bytes, codes: set[str]
+) -> None:
+    assert error_codes(body) == codes
+
+
+def test_every_finding_is_collected_not_just_the_first() -> None:
+    body = good(
+        production_period="2031-01",
+        oil_production_kbd=5_000,
+        volumes={"gas": {"value": 1, "unit": "furlongs"}},
+    )
+    assert error_codes(body) == {
+        ErrorCode.FUTURE_PERIOD,
+        ErrorCode.RATE_CEILING_EXCEEDED,
+        ErrorCode.UNKNOWN_UNIT,
+    }
+
+
+def test_findings_are_collected_even_when_a_field_cannot_be_read() -> None:
+    body = good(
+        oil_production_kbd="lots",
+        production_period="2024-13",
+        volumes={"gas": {"value": 1, "unit": "furlongs"}},
+    )
+    assert error_codes(body) == {
+        ErrorCode.INVALID_VALUE,
+        ErrorCode.INVALID_PERIOD,
+        ErrorCode.UNKNOWN_UNIT,
+    }
+
+
+def test_a_dead_letter_carries_the_original_bytes_source_and_stage() -> None:
+    result = run(message(b"\xff\xfe not json", offset=9, topic="raw", partition=1))
+    letter = result.rejected[0].dead_letter
+    assert letter.stage == "validator"
+    assert letter.source is not None
+    assert (letter.source.topic, letter.source.partition, letter.source.offset) == ("raw", 1, 9)
+    assert letter.original_bytes() == b"\xff\xfe not json"
+    assert letter.payload is None, "bytes that are not UTF-8 travel as base64"
+
+
+def test_a_mixed_batch_loses_nothing() -> None:
+    bodies: list[dict[str, Any] | bytes] = [good(well_code=n) for n in range(50)]
+    bodies += [b"nope", good(production_period="2024-13"), good(oil_production_kbd=-0.1)]
+    result = run(*(message(body, offset=i) for i, body in enumerate(bodies)))
+    offsets = [orjson.loads(n.body)["source_offset"] for n in result.normalized]
+    offsets += [r.dead_letter.source.offset for r in result.rejected if r.dead_letter.source]
+    assert sorted(offsets) == list(range(len(bodies)))
+    assert len(result.rejected) == 2
+
+
+@pytest.mark.parametrize(
+    ("headers", "timestamp", "expected"),
+    [
+        pytest.param({"x-accepted-at": "1700000000123"}, 5, 1_700_000_000_123, id="header"),
+        pytest.param({}, 1_700_000_000_999, 1_700_000_000_999, id="kafka-timestamp"),
+        pytest.param({"x-accepted-at": "soon"}, 7, 7, id="bad-header"),
+    ],
+)
+def test_accepted_ms(headers: dict[str, str], timestamp: int, expected: int) -> None:
+    assert accepted_ms(headers, timestamp) == expected
+
+
+def test_wells_of_a_batch_are_canonical_and_skip_what_cannot_be_read() -> None:
+    batch = [message(good(well_code=" mrl-0123d")), message(good(well_code=77)), message(b"{")]
+    assert wells_of(batch) == {"MRL-123D", "77"}

@@ -1,0 +1,56 @@
+"""The msgspec mirror of the canonical record matches the contract, field for field."""
+
+from pathlib import Path
+
+import pytest
+
+from contracts import CanonicalRecord
+from tests.unit.validator.conftest import NOW, good, message
+from validator.pipeline import process_batch
+from validator.reference import read_wells
+from validator.rules import Policy
+from validator.structs import Canonical
+
+
+def test_canonical_mirrors_the_contract_in_order() -> None:
+    assert list(Canonical.__struct_fields__) == list(CanonicalRecord.model_fields)
+
+
+def test_an_encoded_record_round_trips_through_the_contract() -> None:
+    body = process_batch([message(good())], Policy(), None, NOW).normalized[0].body
+    record = CanonicalRecord.model_validate_json(body)
+    assert CanonicalRecord.model_validate_json(record.model_dump_json()) == record
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        pytest.param(
+            "wells.csv",
+            "\ufeffwell_code,well_name,field_code,operator,basin,country,status\r\n"
+            "01234,MRL-123D,77,Petrobras,Campos,BR,producing\r\n"
+            "5678,,77,,,,\r\n",
+            id="csv-with-bom-and-crlf",
+        ),
+        pytest.param(
+            "wells.json",
+            '{"wells": [{"well_code": 1234, "well_name": "MRL-123D", "field_code": 77,'
+            ' "operator": "Petrobras", "basin": "Campos", "country": "BR",'
+            ' "status": "producing"}, {"well_code": "5678", "field_code": "77"}]}',
+            id="json",
+        ),
+    ],
+)
+def test_reference_files_are_read(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    first, second = read_wells(path)
+    assert (first.key, first.operator, first.status) == ("1234", "Petrobras", "producing")
+    assert (second.key, second.well_name, second.operator) == ("5678", None, None)
+
+
+def test_a_bad_reference_row_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "wells.json"
+    path.write_text('[{"well_code": "1"}, {"operator": "x"}]', encoding="utf-8")
+    with pytest.raises(ValueError, match="row 2"):
+        read_wells(path)
