@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run Kafka, Redis, embedded ClickHouse and every service")
     commands.add_parser("migrate", help="apply ClickHouse migrations")
+    commands.add_parser("settings", help="print the settings reference (docs/settings.md)")
     bench = commands.add_parser("bench", help="run the benchmarks")
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     args = parser.parse_args(argv)
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> None:
         run()
     elif args.command == "migrate":
         _migrate()
+    elif args.command == "settings":
+        from wellstream.settingsdoc import render
+
+        sys.stdout.write(render())
     elif args.command == "bench":
         from wellstream.bench import main as bench_main
 

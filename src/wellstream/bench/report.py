@@ -1,7 +1,7 @@
 """Figures and their floors, as medians over runs."""
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -32,4 +32,26 @@ class Result:
         return (
             f"{self.name}: {self.median:,.0f} {self.unit} {spread} | {self.floor_name}: "
             f"{self.floor:,.0f} {self.unit} {floor_spread} | ratio {self.ratio:.2f}{target}"
+        )
+
+
+@dataclass(frozen=True)
+class Latency(Result):
+    """Throughput (``runs``) with the latency percentiles of each run; no floor, a target
+    on the p99 instead."""
+
+    floor_name: str = ""
+    floor_runs: list[float] = field(default_factory=list)
+    p50_ms: tuple[float, ...] = ()
+    p99_ms: tuple[float, ...] = ()
+    p99_target_ms: float | None = None
+
+    def line(self) -> str:
+        spread = f"[{min(self.runs):,.0f}..{max(self.runs):,.0f}]"
+        p99 = statistics.median(self.p99_ms)
+        target = f" (target < {self.p99_target_ms:g} ms)" if self.p99_target_ms else ""
+        return (
+            f"{self.name}: {self.median:,.0f} {self.unit} {spread} | p50 "
+            f"{statistics.median(self.p50_ms):.1f} ms | p99 {p99:.1f} ms "
+            f"[{min(self.p99_ms):.1f}..{max(self.p99_ms):.1f}]{target}"
         )

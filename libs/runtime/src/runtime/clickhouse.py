@@ -7,6 +7,7 @@ the adapter, so callers see either success or a failure worth surfacing.
 """
 
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -29,6 +30,8 @@ def connect(url: str) -> Client:
     """A sync client for ``chdb:///path`` or ``http(s)://user:pass@host:port/db``."""
     if url.startswith("chdb://"):
         path = url.removeprefix("chdb://") or ":memory:"
+        if path != ":memory:":
+            path = os.path.abspath(path)
         return clickhouse_connect.get_client(dsn=f"chdb://{path}")
     parts = urlparse(url)
     return clickhouse_connect.get_client(
@@ -119,6 +122,13 @@ class ClickHouse:
             column_oriented=True,
             settings=settings,
         )
+
+    async def insert_raw(
+        self, table: str, data: bytes, fmt: str, settings: dict[str, Any] | None = None
+    ) -> None:
+        """Insert ``data`` already encoded in ClickHouse input format ``fmt`` (e.g.
+        ``JSONEachRow``): the server parses it, no Python value per column is built."""
+        await self._run(self.client.raw_insert, table, None, data, settings=settings, fmt=fmt)
 
     async def ping(self) -> None:
         await asyncio.to_thread(self.client.command, "SELECT 1")

@@ -66,20 +66,49 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", validate_default=True)
 
-    kafka_bootstrap_servers: str = "localhost:9092"
-    clickhouse_url: str = "chdb:///" + str(Path(".data/clickhouse").absolute())
-    redis_url: str = "redis://localhost:6379/0"
-    topic_raw: str = topics.RAW
-    topic_normalized: str = topics.NORMALIZED
-    topic_dlq: str = topics.DLQ
-    topic_partitions: int = Field(default=3, ge=1)
-    consumer_group_prefix: str = Field(default="wellstream", min_length=1)
-    host: str = "0.0.0.0"  # noqa: S104 - services run in containers; bind all interfaces
-    port: int = Field(default=8000, ge=1, le=65535)
-    api_keys: list[ApiKey] = Field(default_factory=list)
-    cors_allowed_origins: list[str] = Field(default_factory=list)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    kafka_bootstrap_servers: str = Field(
+        default="localhost:9092", description="Kafka brokers, comma-separated host:port."
+    )
+    clickhouse_url: str = Field(
+        default="chdb://.data/clickhouse",
+        description="`http(s)://user:pass@host:8123/db` for a ClickHouse server, "
+        "`chdb:///path` for the embedded engine (a relative path is taken from the "
+        "working directory).",
+    )
+    redis_url: str = Field(
+        default="redis://localhost:6379/0",
+        description="Redis: reference data, rate limits, the read cache.",
+    )
+    topic_raw: str = Field(default=topics.RAW, description="Raw records from upstream.")
+    topic_normalized: str = Field(
+        default=topics.NORMALIZED, description="Validated, canonical records."
+    )
+    topic_dlq: str = Field(default=topics.DLQ, description="Rejected messages with reasons.")
+    topic_partitions: int = Field(
+        default=3, ge=1, description="Partitions of a topic a service creates when missing."
+    )
+    consumer_group_prefix: str = Field(
+        default="wellstream",
+        min_length=1,
+        description="Consumer groups are `<prefix>.validator`, `<prefix>.writer`, ...",
+    )
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - services run in containers; bind all interfaces
+        description="Interface the HTTP server binds.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="HTTP port of the service.")
+    api_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description='JSON list of `{"name", "key", "scopes"}`; scopes `read`, `ingest`, '
+        "`admin`; keys of at least 16 characters.",
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="JSON list of origins allowed by CORS."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level."
+    )
+    log_json: bool = Field(default=True, description="JSON log lines (false: plain text).")
 
     @field_validator("clickhouse_url")
     @classmethod
