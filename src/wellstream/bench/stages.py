@@ -8,12 +8,17 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import orjson
 
 from contracts import CanonicalRecord, RawRecord
 from wellstream.bench.data import raw_records
 from wellstream.bench.report import Result
+
+if TYPE_CHECKING:
+    from validator.enrich import WellRef
+    from validator.pipeline import RawMessage
 
 
 def _best_of(fn: Callable[[], object], count: int) -> float:
@@ -22,21 +27,22 @@ def _best_of(fn: Callable[[], object], count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _validator_inputs(records: int) -> tuple[list[bytes], list[object]]:
+def _validator_inputs(
+    records: int,
+) -> tuple[list[bytes], list["RawMessage"], dict[str, "WellRef"]]:
+    from contracts.identifiers import canonical_code
     from validator.enrich import WellRef
     from validator.pipeline import RawMessage
 
     payloads = raw_records(records, seed=11)
     accepted = int(time.time() * 1000)
-    messages: list[object] = [
+    messages = [
         RawMessage(value, "production.raw.v1", 0, offset, accepted)
         for offset, value in enumerate(payloads)
     ]
     wells = {orjson.loads(p)["well_code"] for p in payloads}
-    from contracts.identifiers import canonical_code
-
     reference = {canonical_code(w): WellRef(well_code=w, operator="op") for w in wells}
-    return payloads, [messages, reference]
+    return payloads, messages, reference
 
 
 def validator(records: int, runs: int) -> list[Result]:
@@ -47,7 +53,7 @@ def validator(records: int, runs: int) -> list[Result]:
     from validator.pipeline import process_batch
     from validator.rules import Policy
 
-    payloads, (messages, reference) = _validator_inputs(records)
+    payloads, messages, reference = _validator_inputs(records)
     policy = Policy()
     size = ValidatorSettings().batch_max_records
     batches = [messages[i : i + size] for i in range(0, len(messages), size)]
@@ -59,7 +65,7 @@ def validator(records: int, runs: int) -> list[Result]:
     def ours() -> None:
         done = 0
         for batch in batches:
-            processed = process_batch(batch, policy, reference)  # type: ignore[arg-type]
+            processed = process_batch(batch, policy, reference)
             done += len(processed.normalized) + len(processed.rejected)
         assert done == records, f"{records - done} records lost"
 
@@ -105,8 +111,8 @@ async def _writer(records: int, runs: int) -> list[Result]:
     async def no_dead_letters(letters: object) -> None:
         raise AssertionError(f"unexpected dead letters: {letters}")
 
-    _, (messages, reference) = _validator_inputs(records)
-    bodies = [n.body for n in process_batch(messages, Policy(), reference).normalized]  # type: ignore[arg-type]
+    _, messages, reference = _validator_inputs(records)
+    bodies = [n.body for n in process_batch(messages, Policy(), reference).normalized]
     good = [r for r in map(sink.parse, bodies) if isinstance(r, CanonicalRecord)]
     columns = sink.to_columns(next(iter(sink.offset_slices(good))))
     with tempfile.TemporaryDirectory(prefix="wellstream-bench-") as tmp:
