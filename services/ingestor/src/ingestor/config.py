@@ -1,0 +1,77 @@
+"""Ingestor settings: the shared ones plus intake limits, publishing and the external API."""
+
+from pydantic import Field, SecretStr, field_validator
+
+from runtime.settings import Settings
+
+
+class IngestorSettings(Settings):
+    port: int = Field(default=8001, ge=1, le=65535)
+    max_body_bytes: int = Field(
+        default=1024**3,
+        ge=1,
+        description="Largest request body accepted by /api/v1/records (413 beyond it).",
+    )
+    max_upload_bytes: int = Field(
+        default=10 * 1024**3,
+        ge=1,
+        description="Largest file accepted by /api/v1/uploads (413 beyond it).",
+    )
+    max_record_bytes: int = Field(
+        default=1024**2,
+        ge=64,
+        description="Largest single record (NDJSON line, array element, CSV row).",
+    )
+    publish_window: int = Field(
+        default=10_000,
+        ge=1,
+        description="Records sent to Kafka before their acknowledgements are awaited.",
+    )
+    publish_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long one window may wait for Kafka before the request fails with 503.",
+    )
+    retry_after_s: int = Field(
+        default=5, ge=1, description="Retry-After sent with a 503 while Kafka is unavailable."
+    )
+    api_base_url: str | None = Field(
+        default=None, description="Base URL of the external well-production API (imports)."
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="API key sent to the external well-production API."
+    )
+    upload_dir: str | None = Field(
+        default=None, description="Where uploads are spooled while processed (default: temp dir)."
+    )
+    api_production_path: str = Field(
+        default="/production", description="Path of the external API's paginated records."
+    )
+    import_page_size: int = Field(default=500, ge=1, le=10_000, description="Records per page.")
+    import_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one API call.")
+    import_max_attempts: int = Field(
+        default=6, ge=1, description="Attempts per page before an import stops (resumable)."
+    )
+    import_backoff_initial_s: float = Field(
+        default=1.0, ge=0, description="First retry delay; doubles, with jitter, per attempt."
+    )
+    import_backoff_max_s: float = Field(
+        default=60.0, ge=0, description="Longest retry delay, also the cap on Retry-After."
+    )
+    import_stale_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A running import silent this long (its replica died) may be resumed.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests per API key per minute on the intake routes (0 disables).",
+    )
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None

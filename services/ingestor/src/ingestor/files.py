@@ -1,0 +1,225 @@
+"""Files of records (uploads, backfills): CSV, JSON or NDJSON, optionally gzip, read in
+chunks and turned into batches of parsed items with bounded memory.
+
+Text is UTF-8 (with or without a BOM) until a byte proves otherwise; from there on it is
+read as Latin-1, the other encoding regulator and spreadsheet exports use. CSV columns
+are matched by raw-record field names; dotted headers (``volumes.oil.value``) nest.
+"""
+
+import codecs
+import csv
+import gzip
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+
+from ingestor.parsing import BOM, Item, JsonParser, NdjsonParser, classify, unparseable
+
+Format = Literal["csv", "json", "ndjson"]
+CHUNK = 1024 * 1024
+_DELIMITERS = ",;\t|"
+# The existing API's import files wrap the records: {"meta": ..., "data": [...]}.
+_WRAPPED = re.compile(rb'^\s*\{.*?"(?:data|records|items|results|production)"\s*:\s*(?=\[)', re.S)
+
+
+class FallbackDecoder:
+    """Incremental UTF-8 decoding that switches to Latin-1 at the first invalid byte, or
+    the ``declared`` encoding alone (undecodable bytes replaced)."""
+
+    def __init__(self, declared: str | None = None) -> None:
+        self.encoding = codecs.lookup(declared).name if declared else "utf-8"
+        self._declared = (
+            codecs.getincrementaldecoder(declared)(errors="replace") if declared else None
+        )
+        self._tail = b""
+        self._first = True
+
+    def decode(self, chunk: bytes, *, final: bool = False) -> str:
+        if self._declared is not None:
+            return self._declared.decode(chunk, final)
+        data = self._tail + chunk
+        self._tail = b""
+        if self._first and (data or final):
+            if len(data) < 3 and BOM.startswith(data) and not final:
+                self._tail = data
+                return ""
+            self._first = False
+            if data.startswith(BOM):
+                self.encoding, data = "utf-8-sig", data[3:]
+        if self.encoding == "latin-1":
+            return data.decode("latin-1")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if not final and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+                self._tail = data[exc.start :]
+                return data[: exc.start].decode("utf-8")
+            self.encoding = "latin-1"
+            return data[: exc.start].decode("utf-8") + data[exc.start :].decode("latin-1")
+
+
+def text_chunks(chunks: Iterable[bytes], decoder: FallbackDecoder) -> Iterator[str]:
+    for chunk in chunks:
+        if text := decoder.decode(chunk):
+            yield text
+    if text := decoder.decode(b"", final=True):
+        yield text
+
+
+def lines(texts: Iterable[str]) -> Iterator[str]:
+    """Lines with their ends kept (what ``csv.reader`` wants); only ``\\n`` ends a line,
+    so other Unicode line breaks inside fields stay in them."""
+    rest = ""
+    for text in texts:
+        parts = (rest + text).split("\n")
+        rest = parts.pop()
+        for part in parts:
+            yield part + "\n"
+    if rest:
+        yield rest
+
+
+def _nest(header: list[str], row: list[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for name, value in zip(header, row, strict=True):
+        if value == "":  # an empty cell is "not measured", never zero
+            continue
+        *path, leaf = name.split(".")
+        target = record
+        for step in path:
+            target = target.setdefault(step, {})
+        target[leaf] = value
+    return record
+
+
+def csv_items(texts: Iterable[str], max_record_bytes: int) -> Iterator[Item]:
+    """One item per data row; ``line`` is the row's last physical line in the file."""
+    stream = lines(texts)
+    first = next(stream, "")
+    delimiter = max(_DELIMITERS, key=first.count)
+    reader = csv.reader(_chain(first, stream), delimiter=delimiter)
+    header = [name.strip() for name in next(reader, [])]
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            yield unparseable(reader.line_num, b"", f"unreadable CSV row: {exc}")
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raw = delimiter.join(row).encode()[:max_record_bytes]
+            yield unparseable(
+                reader.line_num, raw, f"expected {len(header)} columns, found {len(row)}"
+            )
+            continue
+        record = _nest(header, row)
+        yield classify(reader.line_num, orjson.dumps(record), record)
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def batched_items(items: Iterable[Item], size: int = 2000) -> Iterator[list[Item]]:
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def json_batches(
+    chunks: Iterable[bytes], fmt: Format, decoder: FallbackDecoder, max_record_bytes: int
+) -> Iterator[list[Item]]:
+    """JSON or NDJSON, transcoded to UTF-8 when the file turns out to be Latin-1."""
+    parser = NdjsonParser(max_record_bytes) if fmt == "ndjson" else JsonParser(max_record_bytes)
+    head = fmt == "json"
+    for text in text_chunks(chunks, decoder):
+        data = text.encode("utf-8")
+        if head:
+            head = False
+            if match := _WRAPPED.match(data[:65536]):
+                data = data[match.end() :]
+        if items := parser.feed(data):
+            yield items
+    if items := parser.close():
+        yield items
+
+
+def detect_format(name: str, content_type: str, head: bytes) -> Format:
+    """From the file name, then the declared type, then the first bytes."""
+    lowered = name.lower().removesuffix(".gz")
+    content_type = content_type.lower()
+    if lowered.endswith(".csv") or "csv" in content_type:
+        return "csv"
+    if (
+        lowered.endswith((".ndjson", ".jsonl"))
+        or "ndjson" in content_type
+        or "jsonl" in content_type
+    ):
+        return "ndjson"
+    if lowered.endswith(".json") or "json" in content_type:
+        return "json"
+    start = head.removeprefix(BOM).lstrip()
+    if start[:1] == b"[":
+        return "json"
+    if start[:1] == b"{":
+        first_line = start.split(b"\n", 1)[0]
+        try:
+            orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            return "json"  # one object spread over lines: pretty-printed or wrapped
+        return "ndjson"
+    return "csv"
+
+
+@dataclass
+class Progress:
+    """Bytes of the (possibly compressed) file read so far."""
+
+    bytes_read: int = 0
+
+
+def _maybe_gunzip(raw: IO[bytes]) -> IO[bytes]:
+    gzipped = raw.read(2) == b"\x1f\x8b"
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw) if gzipped else raw  # type: ignore[return-value]
+
+
+def file_chunks(path: Path, progress: Progress) -> Iterator[bytes]:
+    with path.open("rb") as raw:
+        stream = _maybe_gunzip(raw)
+        while chunk := stream.read(CHUNK):
+            progress.bytes_read = raw.tell()
+            yield chunk
+
+
+def file_batches(
+    path: Path,
+    fmt: Format,
+    *,
+    max_record_bytes: int,
+    progress: Progress | None = None,
+    decoder: FallbackDecoder | None = None,
+) -> Iterator[list[Item]]:
+    chunks = file_chunks(path, progress or Progress())
+    decoder = decoder or FallbackDecoder()
+    if fmt == "csv":
+        return batched_items(csv_items(text_chunks(chunks, decoder), max_record_bytes))
+    return json_batches(chunks, fmt, decoder, max_record_bytes)
+
+
+def head_of(path: Path, size: int = 4096) -> bytes:
+    with path.open("rb") as raw:
+        return _maybe_gunzip(raw).read(size)

@@ -1,0 +1,152 @@
+"""Import jobs: run an external-API pull in the background, record each published page,
+and resume a failed job from its first unpublished page."""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from ingestor.config import IngestorSettings
+from ingestor.imports import ExternalApi, next_page, page_items, page_records
+from ingestor.jobs import Background, JobStore, now
+from ingestor.publish import KafkaUnavailable, Publisher, Tally
+from runtime.context import request_id_var
+from runtime.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Status = Literal["running", "done", "failed"]
+
+
+class ImportRequest(BaseModel):
+    params: dict[str, str] = Field(
+        default_factory=dict, description="Extra query parameters for the API, e.g. since"
+    )
+    page_size: int | None = Field(default=None, ge=1, le=10_000)
+    start_page: int = Field(default=1, ge=1)
+    resume: str | None = Field(
+        default=None, description="Id of a failed import to continue from its next page"
+    )
+
+
+class ImportStatus(BaseModel):
+    id: str
+    status: Status
+    params: dict[str, str]
+    page_size: int
+    pages_done: int = 0
+    next_page: int | None = Field(description="First page not yet published; null when done")
+    accepted: int = 0
+    rejected: int = 0
+    rejected_lines: list[int] = []
+    error: str | None = None
+    request_id: str | None = None
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None
+
+
+def status_of(job: dict[str, Any]) -> ImportStatus:
+    following = job.get("next_page", 0)
+    return ImportStatus.model_validate({**job, "next_page": following or None})
+
+
+@dataclass
+class Importer:
+    settings: IngestorSettings
+    api: ExternalApi | None
+    publisher: Publisher
+    store: JobStore
+    background: Background
+
+    async def run(self, job_id: str) -> None:
+        job = await self.store.get(job_id)
+        assert job is not None
+        assert self.api is not None
+        page, size, params = job["next_page"], job["page_size"], job["params"]
+        tally = Tally(job.get("accepted", 0), job.get("rejected", 0), job.get("rejected_lines", []))
+        seen = job.get("records_seen", 0)
+        try:
+            while page:
+                body = await self.api.page(page, size, params)
+                records = page_records(body)
+                done = await self.publisher.publish_all([page_items(records, seen + 1)], job_id)
+                tally.add(done)
+                seen += len(records)
+                page = next_page(body, page, size, len(records)) or 0
+                pages_done = job.get("pages_done", 0) + 1
+                job["pages_done"] = pages_done
+                fields = {"next_page": page, "pages_done": pages_done, "records_seen": seen}
+                await self.store.record(job_id, tally, **fields)
+        except KafkaUnavailable as exc:
+            await self._fail(job_id, f"Kafka unavailable: {exc}")
+        except asyncio.CancelledError:
+            await self._fail(job_id, f"the service stopped at page {page}; resume it")
+            raise
+        except Exception as exc:  # the job records the failure and can be resumed
+            log.warning("import %s stopped at page %s: %r", job_id, page, exc)
+            await self._fail(job_id, f"page {page}: {type(exc).__name__}: {exc}")
+        else:
+            await self.store.update(job_id, {"status": "done", "finished_at": now()})
+
+    async def _fail(self, job_id: str, error: str) -> None:
+        await self.store.update(job_id, {"status": "failed", "error": error, "finished_at": now()})
+
+    async def start(self, request: ImportRequest) -> str:
+        if self.api is None:
+            raise ApiError(503, "imports are not configured: set WELLSTREAM_API_BASE_URL")
+        if request.resume is not None:
+            job_id = request.resume
+            await self._claim(job_id)
+        else:
+            job_id = await self.store.create(
+                {
+                    "status": "running",
+                    "params": request.params,
+                    "page_size": request.page_size or self.settings.import_page_size,
+                    "next_page": request.start_page,
+                    "request_id": request_id_var.get(),
+                }
+            )
+        self.background.start(self.run(job_id), f"import-{job_id}")
+        return job_id
+
+    async def _claim(self, job_id: str) -> None:
+        """Take over a failed import, or a running one whose runner went silent (its
+        replica died): atomically, so two resumes never run the same import twice."""
+        job = await self.store.get(job_id)
+        if job is None:
+            raise ApiError(404, f"no import {job_id!r}")
+        silent = time.time() - datetime.fromisoformat(job["updated_at"]).timestamp()
+        stale = job["status"] == "running" and silent > self.settings.import_stale_s
+        if job["status"] != "failed" and not stale:
+            raise ApiError(409, f"import {job_id!r} is {job['status']}; only a failed one resumes")
+        if not await self.store.transition(job_id, job["status"], "running"):
+            raise ApiError(409, f"import {job_id!r} was resumed meanwhile")
+        await self.store.clear(job_id, "error", "finished_at")
+
+
+def imports_router(importer: Importer) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["intake"])
+
+    @router.post("/imports", status_code=202, summary="Pull from the external production API")
+    async def post_import(body: ImportRequest, request: Request) -> ImportStatus:
+        """Starts (or, with ``resume``, continues) an import in the background."""
+        job_id = await importer.start(body)
+        job = await importer.store.get(job_id)
+        assert job is not None
+        return status_of(job)
+
+    @router.get("/imports/{import_id}", summary="Progress and counts of an import")
+    async def get_import(import_id: str) -> ImportStatus:
+        job = await importer.store.get(import_id)
+        if job is None:
+            raise ApiError(404, f"no import {import_id!r}")
+        return status_of(job)
+
+    return router

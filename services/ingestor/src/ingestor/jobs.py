@@ -1,0 +1,131 @@
+"""Progress of background jobs (uploads, imports) in Redis, so any replica can report it.
+
+A job is one Redis hash; its fields are strings, lists are stored as JSON. Jobs expire a
+week after their last update.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from ingestor.publish import Tally
+
+log = logging.getLogger(__name__)
+
+TTL_S = 7 * 24 * 3600
+_JSON_FIELDS = {"rejected_lines", "params"}
+_INT_FIELDS = {
+    "accepted",
+    "rejected",
+    "bytes_total",
+    "bytes_read",
+    "pages_done",
+    "next_page",
+    "page_size",
+    "records_seen",
+}
+
+
+_TRANSITION = """
+if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
+return 1
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class JobStore:
+    def __init__(self, redis: Redis, kind: str) -> None:
+        self.redis = redis
+        self.kind = kind
+        self._transition = redis.register_script(_TRANSITION)
+
+    def _key(self, job_id: str) -> str:
+        return f"wellstream:ingestor:{self.kind}:{job_id}"
+
+    async def create(self, fields: Mapping[str, Any]) -> str:
+        job_id = uuid.uuid4().hex
+        stamp = now()
+        await self.update(job_id, {"id": job_id, "created_at": stamp, **fields})
+        return job_id
+
+    async def update(self, job_id: str, fields: Mapping[str, Any]) -> None:
+        encoded: dict[FieldT, EncodableT] = {
+            name: orjson.dumps(value).decode() if name in _JSON_FIELDS else str(value)
+            for name, value in fields.items()
+            if value is not None
+        }
+        encoded["updated_at"] = now()
+        key = self._key(job_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=encoded)
+            pipe.expire(key, TTL_S)
+            await pipe.execute()
+
+    async def transition(self, job_id: str, current: str, new: str) -> bool:
+        """Set the status to ``new`` only if it still is ``current``."""
+        moved = await self._transition(keys=[self._key(job_id)], args=[current, new, now()])
+        return bool(moved)
+
+    async def clear(self, job_id: str, *fields: str) -> None:
+        await self.redis.hdel(self._key(job_id), *fields)
+
+    async def record(self, job_id: str, tally: Tally, **fields: Any) -> None:
+        await self.update(
+            job_id,
+            {
+                "accepted": tally.accepted,
+                "rejected": tally.rejected,
+                "rejected_lines": tally.rejected_lines,
+                **fields,
+            },
+        )
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hgetall(self._key(job_id))
+        if not raw:
+            return None
+        job: dict[str, Any] = {}
+        for name_raw, value_raw in raw.items():
+            name, value = _text(name_raw), _text(value_raw)
+            if name in _JSON_FIELDS:
+                job[name] = orjson.loads(value)
+            elif name in _INT_FIELDS:
+                job[name] = int(value)
+            else:
+                job[name] = value
+        return job
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Background:
+    """The jobs running in this process, cancelled at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,77 @@
+"""HTTP intake: ``POST /api/v1/records`` (JSON array or NDJSON body)."""
+
+import logging
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from ingestor.config import IngestorSettings
+from ingestor.parsing import parser_for
+from ingestor.publish import MAX_LISTED_REJECTS, KafkaUnavailable, Publisher, Tally
+from ingestor.streams import parsed, request_body
+from runtime.context import request_id_var
+from runtime.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+class IntakeResult(BaseModel):
+    """What Kafka acknowledged: accepted records on the raw topic, rejected ones as
+    dead letters."""
+
+    request_id: str
+    accepted: int
+    rejected: int
+    rejected_lines: list[int] = Field(
+        description="Line (NDJSON) or element position (JSON array) of each rejected "
+        f"record, 1-based; the first {MAX_LISTED_REJECTS}."
+    )
+
+
+def unavailable(settings: IngestorSettings, exc: Exception) -> ApiError:
+    log.warning("Kafka unavailable: %s", exc)
+    return ApiError(
+        503,
+        "Kafka is unavailable; nothing in this request is reported as accepted, retry later",
+        headers={"Retry-After": str(settings.retry_after_s)},
+    )
+
+
+def result(tally: Tally) -> IntakeResult:
+    return IntakeResult(
+        request_id=request_id_var.get() or "",
+        accepted=tally.accepted,
+        rejected=tally.rejected,
+        rejected_lines=tally.rejected_lines,
+    )
+
+
+def records_router(settings: IngestorSettings, publisher: Publisher) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["intake"])
+
+    @router.post(
+        "/records",
+        status_code=202,
+        summary="Publish a JSON array or NDJSON body of raw records",
+        responses={
+            400: {"description": "The body cannot be read"},
+            413: {"description": "The body is larger than the configured limit"},
+            415: {"description": "Not JSON or NDJSON"},
+            503: {"description": "Kafka is unavailable (see Retry-After)"},
+        },
+    )
+    async def post_records(request: Request) -> IntakeResult:
+        """Each record is published to the raw topic keyed by its well code; lines that
+        are not JSON objects with a well code become dead letters. Answers once Kafka
+        acknowledged every message."""
+        parser = parser_for(request.headers.get("content-type"), settings.max_record_bytes)
+        if parser is None:
+            raise ApiError(415, "send application/json (an array) or application/x-ndjson")
+        batches = parsed(request_body(request, settings.max_body_bytes), parser)
+        try:
+            tally = await publisher.publish_all(batches, request_id_var.get() or "")
+        except KafkaUnavailable as exc:
+            raise unavailable(settings, exc) from None
+        return result(tally)
+
+    return router

@@ -1,0 +1,178 @@
+"""``POST /api/v1/uploads``: a CSV or JSON file, spooled to disk as it arrives, then
+published in the background while ``GET /api/v1/uploads/{id}`` reports progress."""
+
+import asyncio
+import codecs
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from python_multipart.multipart import parse_options_header
+
+from ingestor.config import IngestorSettings
+from ingestor.files import FallbackDecoder, Format, Progress, detect_format, file_batches, head_of
+from ingestor.jobs import Background, JobStore, now
+from ingestor.parsing import Item
+from ingestor.publish import KafkaUnavailable, Publisher, Tally
+from ingestor.spool import Received, receive
+from runtime.context import request_id_var
+from runtime.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Status = Literal["processing", "done", "failed"]
+
+
+async def in_thread(batches: Iterator[list[Item]]) -> AsyncIterator[list[Item]]:
+    """Read and parse in a worker thread, a batch at a time, so the event loop stays free."""
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        yield batch
+
+
+class UploadAccepted(BaseModel):
+    id: str
+    status: Status
+    filename: str
+    format: Format
+    bytes_total: int
+    status_url: str
+
+
+class UploadStatus(BaseModel):
+    id: str
+    status: Status
+    filename: str
+    format: Format
+    encoding: str | None = None
+    bytes_total: int
+    bytes_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejected_lines: list[int] = []
+    error: str | None = None
+    request_id: str | None = None
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None
+
+
+@dataclass
+class Uploads:
+    settings: IngestorSettings
+    publisher: Publisher
+    store: JobStore
+    background: Background
+
+    async def process(
+        self, job_id: str, received: Received, fmt: Format, encoding: str | None
+    ) -> None:
+        progress, decoder = Progress(), FallbackDecoder(encoding)
+        batches = file_batches(
+            received.path,
+            fmt,
+            max_record_bytes=self.settings.max_record_bytes,
+            progress=progress,
+            decoder=decoder,
+        )
+
+        async def report(tally: Tally) -> None:
+            fields = {"bytes_read": progress.bytes_read, "encoding": decoder.encoding}
+            await self.store.record(job_id, tally, **fields)
+
+        try:
+            tally = await self.publisher.publish_all(in_thread(batches), job_id, on_progress=report)
+        except KafkaUnavailable as exc:
+            await self._fail(job_id, f"Kafka unavailable: {exc}")
+        except asyncio.CancelledError:
+            await self._fail(job_id, "the service stopped during the upload; upload it again")
+            raise
+        except Exception as exc:  # the job records any failure; the service goes on
+            log.exception("upload %s failed", job_id)
+            await self._fail(job_id, f"{type(exc).__name__}: {exc}")
+        else:
+            await report(tally)
+            await self.store.update(
+                job_id, {"status": "done", "bytes_read": received.size, "finished_at": now()}
+            )
+        finally:
+            received.path.unlink(missing_ok=True)
+
+    async def start(self, received: Received, fmt: Format, encoding: str | None) -> str:
+        job = {
+            "status": "processing",
+            "filename": received.filename,
+            "format": fmt,
+            "bytes_total": received.size,
+            "request_id": request_id_var.get(),
+        }
+        job_id = await self.store.create(job)
+        self.background.start(self.process(job_id, received, fmt, encoding), f"upload-{job_id}")
+        return job_id
+
+    async def _fail(self, job_id: str, error: str) -> None:
+        await self.store.update(job_id, {"status": "failed", "error": error, "finished_at": now()})
+
+
+def uploads_router(uploads: Uploads) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["intake"])
+    settings = uploads.settings
+
+    @router.post("/uploads", status_code=202, summary="Upload a CSV, JSON or NDJSON file")
+    async def post_upload(
+        request: Request,
+        format: Annotated[Format | None, Query(description="Overrides the detected format")] = None,
+        encoding: Annotated[str | None, Query(description="Overrides encoding detection")] = None,
+    ) -> UploadAccepted:
+        """Multipart form field ``file`` (or the file as the raw body). Returns at once
+        with an id; the file is published in the background."""
+        if encoding is not None:
+            _check_encoding(encoding)
+        directory = Path(settings.upload_dir or tempfile.gettempdir())
+        received = await receive(request, directory, settings.max_upload_bytes)
+        try:
+            declared = received.fields.get("encoding")
+            encoding = encoding or (declared and _check_encoding(declared))
+            encoding = encoding or _charset(received.content_type)
+            fmt = format or detect_format(
+                received.filename, received.content_type, head_of(received.path)
+            )
+            job_id = await uploads.start(received, fmt, encoding)
+        except BaseException:
+            received.path.unlink(missing_ok=True)
+            raise
+        url = str(request.url_for("get_upload", upload_id=job_id).path)
+        return UploadAccepted(
+            id=job_id,
+            status="processing",
+            filename=received.filename,
+            format=fmt,
+            bytes_total=received.size,
+            status_url=url,
+        )
+
+    @router.get("/uploads/{upload_id}", summary="Progress and counts of an upload")
+    async def get_upload(upload_id: str) -> UploadStatus:
+        job = await uploads.store.get(upload_id)
+        if job is None:
+            raise ApiError(404, f"no upload {upload_id!r}")
+        return UploadStatus.model_validate(job)
+
+    return router
+
+
+def _charset(content_type: str) -> str | None:
+    _, options = parse_options_header(content_type)
+    charset = options.get(b"charset")
+    return _check_encoding(charset.decode("latin-1")) if charset else None
+
+
+def _check_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ApiError(400, f"unknown encoding {name!r}") from None
