@@ -31,7 +31,7 @@ test: install  ## lint, type-check, then every test against the real broker, chD
 	$(PY) ruff format --check .
 	$(PY) ruff check .
 	$(PY) mypy libs services src tests
-	$(PY) pytest
+	$(PY) pytest --basetemp=$(CACHE)/pytest
 
 lint:  ## ruff format + lint, fixing what can be fixed
 	$(PY) ruff format .
