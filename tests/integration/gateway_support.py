@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import httpx
 
+from contracts.identifiers import canonical_code
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from runtime.clickhouse import ClickHouse
@@ -33,6 +34,11 @@ class Row:
     data_source: str = "test"
     well_name: str | None = None
     field_name: str | None = None
+
+    def __post_init__(self) -> None:
+        # stored rows hold canonical codes, as the validator writes them
+        self.well_code = canonical_code(self.well_code)
+        self.field_code = canonical_code(self.field_code) if self.field_code else ""
 
     @property
     def period_type(self) -> str:

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from contracts.identifiers import canonical_code
 from runtime import generations
 from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse
@@ -42,7 +43,9 @@ async def test_restatement_invalidates_the_cached_series(
     assert (await api.get(url)).json()["items"][0]["oil_bbl"] == 100.0
     redis = redis_client.connect(settings_env["WELLSTREAM_REDIS_URL"])
     try:
-        await generations.bump(redis, wells=[well], fields=[f"F{unique}"])
+        await generations.bump(
+            redis, wells=[canonical_code(well)], fields=[canonical_code(f"F{unique}")]
+        )
     finally:
         await redis.aclose()
     fresh = await api.get(url, headers={"If-None-Match": etag})

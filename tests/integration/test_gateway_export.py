@@ -8,6 +8,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from contracts.identifiers import canonical_code
 from gateway import export
 from gateway.queries import EARLIEST, LATEST
 from runtime.clickhouse import ClickHouse
@@ -63,7 +64,7 @@ async def test_parquet_filters_by_field_and_period(
     assert response.status_code == 200
     table = pq.read_table(io.BytesIO(response.content))
     assert table.column("oil_bbl").to_pylist() == [2.0, 3.0, 4.0]
-    assert set(table.column("field_code").to_pylist()) == {field}
+    assert set(table.column("field_code").to_pylist()) == {canonical_code(field)}
 
 
 async def test_export_streams_block_by_block(clickhouse: ClickHouse, unique: str) -> None:
@@ -77,7 +78,7 @@ async def test_export_streams_block_by_block(clickhouse: ClickHouse, unique: str
         ],
     )
     sql = export.export_sql(well=True, field=False)
-    params = {"well": well, "start": EARLIEST, "end": LATEST}
+    params = {"well": canonical_code(well), "start": EARLIEST, "end": LATEST}
     chunks = [
         len(chunk)
         async for chunk in export.stream(clickhouse.client, sql, params, "csv", block_rows=1000)

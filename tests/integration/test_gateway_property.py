@@ -52,13 +52,13 @@ async def scenario(
     async def series(scope: str, code: str) -> dict[str, tuple[float | None, ...]]:
         q = SeriesQuery(scope, code, EARLIEST, LATEST, g, 10_000)  # type: ignore[arg-type]
         result = await queries.series(q)
-        return {i.period: tuple(getattr(i, f) for f in FIELDS) for i in result.items}
+        return {i["period"]: tuple(i[f] for f in FIELDS) for i in result.items}
 
     summed: dict[str, tuple[float | None, ...]] = defaultdict(lambda: (None,) * len(FIELDS))
     for well in sorted({r.well_code for r in rows}):
         for period, values in (await series("well", well)).items():
             summed[period] = tuple(add(a, b) for a, b in zip(summed[period], values, strict=True))
-    return await series("field", field), dict(summed)
+    return await series("field", rows[0].field_code), dict(summed)
 
 
 @settings(

@@ -1,8 +1,10 @@
 from datetime import date
+from typing import Any
 
 import pytest
 
 from gateway import queries, sql
+from gateway.models import ProductionSeries
 from gateway.periods import Granularity
 
 
@@ -36,3 +38,20 @@ def test_point_derives_ratios_from_sums() -> None:
     assert p.water_cut == 0.25
     assert p.gor == 2000.0
     assert p.liquids_bbl is None
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param((date(2024, 1, 1), "month", 31.0, 300.0, 600.0, 100.0, None), id="month"),
+        pytest.param((date(2024, 1, 1), "year", None, None, None, None, None), id="all-null"),
+        pytest.param((date(2024, 2, 29), "day", 1.0, 0.0, 5.5, 0.0, 2.25), id="zero-oil"),
+        pytest.param((date(2024, 1, 1), "month", 1e-9, 1e300, 3.3, None, 7.0), id="extremes"),
+    ],
+)
+def test_series_page_serializes_as_the_production_series_model(row: tuple[Any, ...]) -> None:
+    page = queries.SeriesPage("month", [queries.point_item(row)], next_cursor="abc")
+    model = ProductionSeries(
+        granularity="month", items=[queries.point(row[0], row[1], row[2:])], next_cursor="abc"
+    )
+    assert page.json() == model.model_dump_json().encode()

@@ -30,8 +30,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            clients.clickhouse = ClickHouse(connect(settings.clickhouse_url))
-            stack.callback(clients.clickhouse.close)
+            for _client in range(settings.clickhouse_pool_size):
+                clients.pool.append(ClickHouse(connect(settings.clickhouse_url)))
+                stack.callback(clients.pool[-1].close)
+            clients.clickhouse = clients.pool[0]
             clients.redis = redis_client.connect(settings.redis_url)
             stack.push_async_callback(clients.redis.aclose)
             # replay publishes to the raw topic: a producer only, no subscribers
@@ -41,6 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             clients.broker = broker
             yield
         clients.clickhouse = clients.redis = clients.broker = None
+        clients.pool.clear()
         clients.reset()
 
     app = http.create_app(

@@ -1,9 +1,11 @@
-"""Cached reads in Redis, keyed on the data generation of their well or field, and
+"""Cached reads in Redis, tagged with the data generation of their well or field, and
 ETags so a client holding the current body gets 304 without it.
 
-A cache entry's key holds the generation current when it was stored; when new data
-lands the writer bumps the generation (``runtime.generations``) and the old entry is
-never read again. The TTL only reclaims memory.
+An entry holds the generation current when it was stored, its ETag and its body; when
+new data lands the writer bumps the generation (``runtime.generations``) and an entry of
+an older generation is never served again. The generation and the entry are read in one
+round trip, and a hit neither touches ClickHouse nor hashes the body again. The TTL only
+reclaims memory.
 """
 
 import hashlib
@@ -21,6 +23,10 @@ from runtime import generations
 log = logging.getLogger(__name__)
 
 
+def jsonb(model: BaseModel) -> bytes:
+    return model.model_dump_json().encode()
+
+
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
@@ -32,10 +38,25 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def entry_key(kind: generations.Kind, code: str, generation: int, request: Request) -> str:
+def entry_key(kind: generations.Kind, code: str, request: Request) -> str:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.blake2b(f"{request.url.path}?{query}".encode(), digest_size=16)
-    return f"wellstream:gateway:{kind}:{code}:{generation}:{digest.hexdigest()}"
+    return f"wellstream:gateway:{kind}:{code}:{digest.hexdigest()}"
+
+
+def pack(generation: int, etag: str, body: bytes) -> bytes:
+    return f"{generation} {etag}\n".encode() + body
+
+
+def unpack(stored: bytes | None, generation: int) -> tuple[str, bytes] | None:
+    """The ETag and body of an entry stored at ``generation``; None for any other."""
+    if stored is None:
+        return None
+    head, _, body = stored.partition(b"\n")
+    tagged, _, etag = head.decode("ascii", "replace").partition(" ")
+    if tagged != str(generation) or not etag:
+        return None
+    return etag, body
 
 
 def extra_headers(request: Request) -> dict[str, str]:
@@ -44,8 +65,10 @@ def extra_headers(request: Request) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower().startswith("x-ratelimit")}
 
 
-def respond(request: Request, body: bytes, headers: dict[str, str] | None = None) -> Response:
-    etag = etag_of(body)
+def respond(
+    request: Request, body: bytes, headers: dict[str, str] | None = None, etag: str | None = None
+) -> Response:
+    etag = etag or etag_of(body)
     extra = {**extra_headers(request), **(headers or {}), "ETag": etag}
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=extra)
@@ -62,27 +85,31 @@ class Cache:
         request: Request,
         kind: generations.Kind,
         code: str,
-        produce: Callable[[], Awaitable[BaseModel]],
+        produce: Callable[[], Awaitable[bytes]],
     ) -> Response:
         """The cached body when current, else ``produce()`` stored for next time. Redis
         trouble degrades to uncached reads rather than failing them."""
-        key = None
+        key = entry_key(kind, code, request)
+        generation: int | None = None
         try:
-            (generation,) = await generations.current(self._redis, generations.key(kind, code))
-            key = entry_key(kind, code, generation, request)
-            stored = await self._redis.get(key)
-            body = stored.encode() if isinstance(stored, str) else stored
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(generations.key(kind, code))
+                pipe.get(key)
+                current, stored = await pipe.execute()
+            generation = int(current or 0)
+            entry = unpack(stored, generation)
         except RedisError as exc:
             log.warning("cache unavailable: %s", exc)
-            body = None
-        if body is not None:
+            entry = None
+        if entry is not None:
             CACHE.labels("hit").inc()
-            return respond(request, body, {"X-Cache": "hit"})
+            return respond(request, entry[1], {"X-Cache": "hit"}, etag=entry[0])
         CACHE.labels("miss").inc()
-        body = (await produce()).model_dump_json().encode()
-        if key is not None:
+        body = await produce()
+        etag = etag_of(body)
+        if generation is not None:
             try:
-                await self._redis.set(key, body, ex=self._ttl)
+                await self._redis.set(key, pack(generation, etag, body), ex=self._ttl)
             except RedisError as exc:
                 log.warning("cache unavailable: %s", exc)
-        return respond(request, body, {"X-Cache": "miss"})
+        return respond(request, body, {"X-Cache": "miss"}, etag=etag)

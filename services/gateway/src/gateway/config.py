@@ -15,6 +15,14 @@ class GatewaySettings(Settings):
     page_limit_max: int = Field(
         default=10_000, ge=1, description="The largest `limit` a request may ask for."
     )
+    clickhouse_pool_size: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="ClickHouse clients the reads are spread over. One client runs one "
+        "query at a time (the embedded engine serializes calls per client), so concurrent "
+        "reads need several.",
+    )
     cache_ttl_seconds: int = Field(
         default=600,
         ge=0,

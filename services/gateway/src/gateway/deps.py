@@ -21,10 +21,13 @@ class Clients:
 
     cache_ttl: int
     clickhouse: ClickHouse | None = None
+    # reads take turns over these (``clickhouse`` is one of them)
+    pool: list[ClickHouse] = field(default_factory=list)
     redis: Redis | None = None
     broker: KafkaBroker | None = None
     rate_limit: tuple[int, float] = (0, 60.0)
     _limiter: RateLimiter | None = field(default=None, init=False)
+    _turn: int = field(default=0, init=False)
 
     def _ch(self) -> ClickHouse:
         if self.clickhouse is None:
@@ -36,7 +39,11 @@ class Clients:
         return self._ch().client
 
     def queries(self) -> Queries:
-        return Queries(self._ch())
+        """Reads on the next client of the pool, so concurrent requests run in parallel."""
+        if not self.pool:
+            return Queries(self._ch())
+        self._turn = (self._turn + 1) % len(self.pool)
+        return Queries(self.pool[self._turn])
 
     def cache(self) -> Cache | None:
         if self.redis is None or self.cache_ttl <= 0:

@@ -23,7 +23,7 @@ from gateway.cache import extra_headers
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.metrics import EXPORTED_ROWS
-from gateway.params import From, To, bounds, errors, guard
+from gateway.params import CodeFilter, From, To, bounds, errors, guard
 
 Format = Literal["csv", "parquet"]
 MEDIA_TYPES: Final[dict[Format, str]] = {
@@ -171,8 +171,8 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     async def export_records(
         request: Request,
         fmt: Annotated[Format, Query(alias="format")] = "csv",
-        well_code: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-        field_code: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+        well_code: CodeFilter = None,
+        field_code: CodeFilter = None,
         start: From = None,
         end: To = None,
     ) -> StreamingResponse:

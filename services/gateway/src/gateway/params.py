@@ -59,6 +59,16 @@ Code = Annotated[
     Path(min_length=1, max_length=128, examples=["7-MRL-123D-RJS"]),
     AfterValidator(canonical_code),
 ]
+
+
+def _canonical_or_none(code: str | None) -> str | None:
+    return canonical_code(code) if code is not None else None
+
+
+# Filters by code match the stored canonical form, as the path parameters do.
+CodeFilter = Annotated[
+    str | None, Query(min_length=1, max_length=128), AfterValidator(_canonical_or_none)
+]
 From = Annotated[
     str | None,
     Query(alias="from", pattern=BOUND_PATTERN, examples=["2023-01"], description="YYYY-MM[-DD]"),

@@ -7,13 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from gateway.cache import respond
+from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.models import FieldDetail, ProductionSeries, Stats, WellDetail, WellPage
-from gateway.params import Code, Cursor, From, To, bounds, errors, guard, series_after, text_after
+from gateway.params import (
+    Code,
+    CodeFilter,
+    Cursor,
+    From,
+    To,
+    bounds,
+    errors,
+    guard,
+    series_after,
+    text_after,
+)
 from gateway.periods import Granularity
-from gateway.queries import SeriesQuery
+from gateway.queries import SeriesPage, SeriesQuery
 from gateway.sql import Scope
 from runtime import generations
 from runtime.errors import ApiError
@@ -38,14 +49,18 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         request: Request,
         kind: generations.Kind,
         code: str,
-        produce: Callable[[], Awaitable[BaseModel]],
+        produce: Callable[[], Awaitable[BaseModel | SeriesPage]],
     ) -> Response:
+        async def body() -> bytes:
+            result = await produce()
+            return result.json() if isinstance(result, SeriesPage) else jsonb(result)
+
         cache = clients.cache()
         if cache is None:
-            return respond(request, (await produce()).model_dump_json().encode())
-        return await cache.read_through(request, kind, code, produce)
+            return respond(request, await body())
+        return await cache.read_through(request, kind, code, body)
 
-    async def series(scope: Scope, code: str, q: SeriesArgs) -> ProductionSeries:
+    async def series(scope: Scope, code: str, q: SeriesArgs) -> SeriesPage:
         first, last = bounds(q.start, q.end)
         after = series_after(q.cursor)
         query = SeriesQuery(scope, code, first, last, q.granularity, q.limit, after)
@@ -65,7 +80,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     async def list_wells(
         request: Request,
         q: Annotated[str | None, Query(min_length=1, max_length=100, examples=["F-12"])] = None,
-        field_code: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+        field_code: CodeFilter = None,
         limit: Limit = default_limit,
         cursor_token: Cursor = None,
     ) -> Response:
