@@ -32,7 +32,8 @@ local new_tat = tat + interval
 if new_tat - now > period then
   return {0, 0, math.ceil(new_tat - now - period), math.ceil(tat - now)}
 end
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now))
+-- at least 1 ms: with a tiny interval new_tat may round to now, and PX 0 is an error
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
 return {1, math.floor((period - (new_tat - now)) / interval), 0, math.ceil(new_tat - now)}
 """
 
