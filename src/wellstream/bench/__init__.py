@@ -34,7 +34,9 @@ def main(names: list[str]) -> int:
         return 2
     results: list[Result] = []
     for name in chosen:
-        print(f"== {name}: {RECORDS:,} records x {RUNS} runs", flush=True)
+        size = "rows from WELLSTREAM_BENCH_GATEWAY_ROWS" if name == "gateway" else "records"
+        count = "" if name == "gateway" else f"{RECORDS:,} "
+        print(f"== {name}: {count}{size}, {RUNS} runs", flush=True)
         found = benchmarks[name](RECORDS, RUNS)
         for result in found:
             print("   " + result.line(), flush=True)
