@@ -44,8 +44,8 @@ unit: $(UV)  ## fast unit tests only
 bench: install  ## throughput and latency benchmarks (prints medians and ratios)
 	$(PY) wellstream bench
 
-chaos: install  ## the writer fault suite at 1M records, with a table of counts
-	WELLSTREAM_CHAOS_RECORDS=$${WELLSTREAM_CHAOS_RECORDS:-1000000} $(PY) pytest -m integration tests/integration/test_writer_faults.py -p no:cacheprovider -s
+chaos: install  ## the fault suite at 1M records (own broker and Redis), with a table of counts
+	$(PY) python -m wellstream.chaos run --records $${WELLSTREAM_CHAOS_RECORDS:-1000000}
 
 migrate: $(UV)  ## apply ClickHouse migrations to WELLSTREAM_CLICKHOUSE_URL
 	$(PY) wellstream migrate

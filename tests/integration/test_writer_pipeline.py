@@ -1,17 +1,23 @@
 """The writer on the real broker and ClickHouse: consume, insert, commit, replay."""
 
 import asyncio
+from datetime import UTC, datetime
 
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from contracts import OriginalValue
+from runtime import generations
+from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse
 from runtime.kafka import ensure_topics
+from wellstream.chaos import data as chaos
+from writer import fastpath, sink
 from writer.app import create_app
-from writer.chaos import data as chaos
 from writer.config import WriterSettings
+from writer.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +134,58 @@ async def _wait_rows(
             break
         await asyncio.sleep(0.25)
     return rows
+
+
+async def test_the_fast_and_the_model_path_store_the_same_row(
+    clickhouse: ClickHouse, unique: str
+) -> None:
+    record = chaos.canonical(0, unique).model_copy(
+        update={
+            "original_values": {"oil": OriginalValue(value=7791.68, unit="Sm3")},
+            "extra": {"note": "é ✓", "n": 1},
+            "flags": ["identifier_normalized"],
+            "oil_bbl": 0.1 + 0.2,
+            "ingested_at": datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+        }
+    )
+    body = record.model_dump_json().encode()
+    store = Store(clickhouse)
+    fast = fastpath.prepare(
+        [ConsumerRecord(f"{unique}.fast", 0, 5, 0, 0, None, body, None, 0, 0, ())]
+    )
+    assert fast is not None
+    await store.write_rows(fast)
+    await store.write(sink.Slice(f"{unique}.model", 0, [record], [5]))
+
+    rows = await clickhouse.named_rows(
+        "SELECT * EXCEPT (inserted_at) FROM production_history"
+        " WHERE kafka_topic IN ({a:String}, {b:String}) ORDER BY kafka_topic",
+        parameters={"a": f"{unique}.fast", "b": f"{unique}.model"},
+    )
+
+    assert len(rows) == 2
+    fast_row, model_row = rows
+    assert fast_row.pop("kafka_topic") == f"{unique}.fast"
+    assert model_row.pop("kafka_topic") == f"{unique}.model"
+    assert {k: (v, model_row[k]) for k, v in fast_row.items() if v != model_row[k]} == {}
+    assert orjson.loads(fast_row["original_values"]) == {"oil": {"value": 7791.68, "unit": "Sm3"}}
+
+
+async def test_an_insert_bumps_the_generations_of_its_wells_and_fields(
+    clickhouse: ClickHouse, unique: str, settings_env: dict[str, str]
+) -> None:
+    settings = writer_settings()
+    await ensure_topics(settings)
+    redis = redis_client.connect(settings.redis_url)
+    keys = (generations.key("well", f"{unique}-0"), generations.key("field", "F1"))
+    try:
+        before = await generations.current(redis, *keys)
+        await chaos.publish(settings.kafka_bootstrap_servers, settings.topic_normalized, 10, unique)
+        assert await run_until_committed(settings, 10) == 10
+        after = await generations.current(redis, *keys)
+    finally:
+        await redis.aclose()
+
+    assert before[0] == 0
+    assert after[0] >= 1
+    assert after[1] > before[1]

@@ -4,10 +4,11 @@ from datetime import date
 
 import orjson
 import pytest
+from aiokafka import ConsumerRecord
 
 from contracts import CanonicalRecord, OriginalValue
+from wellstream.chaos import data as chaos
 from writer import sink
-from writer.chaos import data as chaos
 
 
 def record(i: int = 0, **changes: object) -> CanonicalRecord:
@@ -109,3 +110,20 @@ def test_records_without_kafka_form_one_slice_in_list_order() -> None:
 
     assert (part.partition, part.offsets) == (-1, [0, 1])
     assert sink.offset_slices([]) == []
+
+
+def _msg(partition: int, offset: int) -> ConsumerRecord:
+    return ConsumerRecord("t", partition, offset, 0, 0, None, b"{}", None, 0, 2, ())
+
+
+def test_chunks_are_per_partition_and_cut_at_multiples_of_the_size() -> None:
+    batch = [_msg(0, 8), _msg(1, 3), _msg(0, 9), _msg(0, 10), _msg(0, 12), _msg(0, 25)]
+
+    got = [[(m.partition, m.offset) for m in c] for c in sink.chunks(batch, 10)]
+
+    assert got == [[(0, 8), (0, 9)], [(0, 10), (0, 12)], [(0, 25)], [(1, 3)]]
+
+
+def test_chunks_refuse_offsets_out_of_order() -> None:
+    with pytest.raises(ValueError, match="out of order"):
+        sink.chunks([_msg(0, 5), _msg(0, 5)], 10)

@@ -6,8 +6,8 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from runtime.clickhouse import ClickHouse
+from wellstream.chaos import data as chaos
 from writer import sink
-from writer.chaos import data as chaos
 from writer.store import Store, is_rejection
 
 

@@ -1,4 +1,9 @@
-"""Composition root: settings → ClickHouse, Kafka broker, subscribers, HTTP app."""
+"""Composition root: settings → ClickHouse, Redis, Kafka broker, subscribers, HTTP app.
+
+Readiness covers Kafka and ClickHouse, not Redis: the writer only bumps cache
+generations there, and a Redis outage must not stop inserts (nor make an orchestrator
+restart a writer that works); it shows in ``wellstream_writer_cache_bump_failures_total``.
+"""
 
 import argparse
 import asyncio
@@ -11,10 +16,12 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from runtime import kafka, logs
+from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse, connect
 from runtime.http import create_app as create_http_app
 from runtime.settings import load
 from writer import handlers, metrics, schema
+from writer.cache import Invalidation
 from writer.config import WriterSettings
 from writer.store import Store
 
@@ -44,20 +51,22 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ch = clickhouse or connect_clickhouse(settings)
+        redis = redis_client.connect(settings.redis_url)
         broker = kafka.make_broker(settings, client_id="writer")
         try:
             if settings.migrate_on_start:
                 await schema.migrate(ch)
             await kafka.ensure_topics(settings)
-            handlers.register(
-                broker, settings, Store(ch), handlers.publisher(broker, settings.topic_dlq)
-            )
+            invalidation = Invalidation(redis, settings.cache_bump_timeout_seconds)
+            publish = handlers.publisher(broker, settings.topic_dlq)
+            handlers.register(broker, settings, Store(ch), publish, invalidation)
             await broker.start()
             clients.clickhouse, clients.broker = ch, broker
             yield
         finally:
             clients.clickhouse = clients.broker = None
             await broker.stop()
+            await redis.aclose()
             if clickhouse is None:
                 ch.close()
 

@@ -15,6 +15,23 @@ class WriterSettings(Settings):
         ge=1,
         description="Most records handed to one insert round (over all partitions).",
     )
+    insert_chunk_records: int = Field(
+        default=50_000,
+        ge=100,
+        description=(
+            "Most rows in one insert. Inserts are cut where the offset crosses a multiple"
+            " of this, so a replay cut into other batches repeats most of them exactly"
+            " (same deduplication token, nothing stored twice)."
+        ),
+    )
+    cache_bump_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Longest wait for Redis when bumping the generations of inserted wells and"
+            " fields; past it the bump is skipped (the gateway cache TTL bounds staleness)."
+        ),
+    )
     batch_max_wait_ms: int = Field(
         default=500,
         ge=1,

@@ -32,7 +32,7 @@ class Outage:
 
 
 class FaultyClient:
-    """Delegates to ``client``; ``insert``, ``query`` and ``command`` fail during an outage."""
+    """Delegates to ``client``; inserts, queries and commands fail during an outage."""
 
     def __init__(self, client: Client, outage: Outage) -> None:
         self._client = client
@@ -41,6 +41,10 @@ class FaultyClient:
     def insert(self, *args: Any, **kwargs: Any) -> Any:
         self._outage.check()
         return self._client.insert(*args, **kwargs)
+
+    def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
+        self._outage.check()
+        return self._client.raw_insert(*args, **kwargs)
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
         self._outage.check()

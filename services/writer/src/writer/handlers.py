@@ -7,7 +7,7 @@ letters were acknowledged; an exception rewinds every partition of the batch.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -17,57 +17,21 @@ from faststream.kafka.annotations import Consumer
 from faststream.message import StreamMessage
 from faststream.params import NoCast
 
-from contracts import SCHEMA_VERSION, CanonicalRecord, DeadLetter, ErrorCode, ErrorDetail, topics
+from contracts import SCHEMA_VERSION, DeadLetter, topics
 from writer import deadletters, metrics, sink
+from writer.cache import Invalidation
 from writer.config import WriterSettings
-from writer.store import Rejection, Store
+from writer.pipeline import Publish, store_normalized
+from writer.store import Store
 
 Records = tuple[ConsumerRecord, ...]
 Outgoing = tuple[DeadLetter, bytes | None, dict[str, str]]
-Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
 
 
 async def _raw_records(message: StreamMessage[Any]) -> Any:
     """Hand the handler the consumer records themselves: it needs their lineage and
     decodes the bodies itself (a body that is not a record is a dead letter)."""
     return message.raw_message
-
-
-def _headers(record: ConsumerRecord) -> dict[str, str]:
-    wanted = (topics.HEADER_CORRELATION_ID,)
-    return {k: v.decode(errors="replace") for k, v in record.headers or () if k in wanted}
-
-
-def _rejection_letter(rejection: Rejection) -> Outgoing:
-    error = ErrorDetail(code=ErrorCode.INSERT_REJECTED, message=rejection.reason)
-    letter = deadletters.rejected(
-        rejection.record.model_dump_json().encode(),
-        [error],
-        topic=rejection.topic,
-        partition=rejection.partition,
-        offset=rejection.offset,
-    )
-    return letter, rejection.record.well_code.encode(), {}
-
-
-async def store_normalized(batch: Records, store: Store, publish: Publish) -> None:
-    """Insert the batch one partition slice at a time; send what cannot be stored to the
-    dead-letter topic, and return only when both are durable."""
-    good: list[tuple[str, int, int, CanonicalRecord]] = []
-    letters: list[Outgoing] = []
-    for msg in batch:
-        parsed = sink.parse(msg.value)
-        if isinstance(parsed, CanonicalRecord):
-            good.append((msg.topic, msg.partition, msg.offset, parsed))
-            continue
-        where = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
-        letters.append((deadletters.rejected(msg.value, parsed, **where), msg.key, _headers(msg)))
-    for part in sink.slices(good):
-        letters += [_rejection_letter(r) for r in await store.write(part)]
-    if letters:
-        await publish(letters)
-        for letter, _, _ in letters:
-            metrics.DEAD_LETTERS.labels(letter.errors[0].code).inc()
 
 
 async def store_dead_letters(batch: Records, store: Store) -> None:
@@ -124,17 +88,26 @@ def _subscriber(broker: KafkaBroker, settings: WriterSettings, topic: str, group
     )
 
 
-def register(broker: KafkaBroker, settings: WriterSettings, store: Store, publish: Publish) -> None:
-    """Declare both subscribers on ``broker`` (before it starts)."""
+def register(
+    broker: KafkaBroker,
+    settings: WriterSettings,
+    store: Store,
+    publish: Publish,
+    invalidation: Invalidation | None = None,
+) -> None:
+    """Declare both subscribers on ``broker`` (before it starts). With ``invalidation``,
+    the generations of what each batch inserted are bumped before it is committed."""
     group = f"{settings.consumer_group_prefix}.writer"
 
     async def on_normalized(batch: NoCast[Records], consumer: Consumer) -> None:
         metrics.BATCH_RECORDS.labels("normalized").observe(len(batch))
         try:
-            await store_normalized(batch, store, publish)
+            stored = await store_normalized(batch, store, publish, settings.insert_chunk_records)
         except Exception:
             metrics.BATCH_FAILURES.labels("normalized").inc()
             raise
+        if invalidation is not None and stored.rows:
+            await invalidation.bump(stored.wells, stored.fields)
         record_lag(batch, consumer.highwater)
 
     async def on_dead_letters(batch: NoCast[Records], consumer: Consumer) -> None:

@@ -39,3 +39,16 @@ CONSUMER_LAG = Gauge(
 REBALANCES = Counter(
     "wellstream_writer_rebalances_total", "Partitions assigned or revoked", ["event"]
 )
+CHUNKS = Counter(
+    "wellstream_writer_chunks_total",
+    "Inserted chunks by path: json (checked in C, parsed by ClickHouse) or model (pydantic)",
+    ["path"],
+)
+CACHE_BUMP_FAILURES = Counter(
+    "wellstream_writer_cache_bump_failures_total",
+    "Generation bumps that did not reach Redis (the read cache then expires by TTL)",
+)
+CACHE_BUMP_PENDING = Gauge(
+    "wellstream_writer_cache_bump_pending",
+    "Wells and fields whose generation bump waits for Redis to come back",
+)

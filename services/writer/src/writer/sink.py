@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
+from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from contracts import CanonicalRecord, ErrorCode, ErrorDetail
@@ -148,6 +149,22 @@ def slices(lineage: Iterable[tuple[str, int, int, CanonicalRecord]]) -> list[Sli
         if part.offsets != sorted(part.offsets):
             raise ValueError(f"offsets out of order in {part.topic}/{part.partition}")
     return list(by_partition.values())
+
+
+def chunks(batch: Iterable[ConsumerRecord], size: int) -> list[list[ConsumerRecord]]:
+    """The messages of ``batch`` per partition in offset order, cut where the offset
+    crosses a multiple of ``size``. Each chunk is one insert; a replay whose batches are
+    cut elsewhere still repeats most chunks exactly, and so their deduplication tokens."""
+    by_partition: dict[tuple[str, int], list[list[ConsumerRecord]]] = {}
+    for msg in batch:
+        runs = by_partition.setdefault((msg.topic, msg.partition), [])
+        last = runs[-1][-1].offset if runs else None
+        if last is not None and msg.offset <= last:
+            raise ValueError(f"offsets out of order in {msg.topic}/{msg.partition}")
+        if last is None or last // size != msg.offset // size:
+            runs.append([])
+        runs[-1].append(msg)
+    return [chunk for runs in by_partition.values() for chunk in runs]
 
 
 def offset_slices(records: Sequence[CanonicalRecord], topic: str = "") -> list[Slice]:

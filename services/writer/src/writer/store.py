@@ -16,6 +16,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, DataError
 from contracts import CanonicalRecord, DeadLetter
 from runtime.clickhouse import ClickHouse, is_transient
 from writer import deadletters, metrics
+from writer.fastpath import JSON_INPUT, Rows
 from writer.sink import HISTORY_COLUMNS, HISTORY_TABLE, Slice, offset_slices, to_columns
 
 #: Server error codes that blame the data, not the server: splitting the insert finds
@@ -75,6 +76,15 @@ class Store:
         await self.ch.insert(table, columns, names, settings=_settings(token))
         metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
         metrics.ROWS_INSERTED.labels(table).inc(len(columns[0]))
+
+    async def write_rows(self, rows: Rows) -> None:
+        """One ``JSONEachRow`` insert of a chunk the fast path prepared. A rejection
+        raises: the caller hands the chunk to :meth:`write`, which isolates the row."""
+        started = time.perf_counter()
+        settings = {**JSON_INPUT, **_settings(rows.token)}
+        await self.ch.insert_raw(HISTORY_TABLE, rows.body, "JSONEachRow", settings=settings)
+        metrics.INSERT_SECONDS.labels(HISTORY_TABLE).observe(time.perf_counter() - started)
+        metrics.ROWS_INSERTED.labels(HISTORY_TABLE).inc(rows.count)
 
     async def write(self, part: Slice, *, deduplicate: bool = True) -> list[Rejection]:
         """Insert ``part``; return the rows ClickHouse rejected (the rest is stored)."""

@@ -24,8 +24,8 @@ from prometheus_client import REGISTRY
 
 from runtime.clickhouse import ClickHouse, connect
 from runtime.kafka import ensure_topics
+from wellstream.chaos import data
 from writer.app import create_app
-from writer.chaos import data
 from writer.config import WriterSettings
 from writer.faults import Outage, faulty
 
@@ -58,7 +58,7 @@ class Result:
         return max(self.current - self.records, 0) + max(self.versions - self.records, 0)
 
 
-def _deadline(records: int) -> float:
+def time_budget(records: int) -> float:
     return 60 + records / 2_000
 
 
@@ -80,7 +80,7 @@ def _group(settings: WriterSettings) -> str:
     return f"{settings.consumer_group_prefix}.writer"
 
 
-def _result(
+def result_of(
     case: str, prefix: str, records: int, counts: data.Counts, started: float, note: str = ""
 ) -> Result:
     exact = counts.per_well == data.expected_per_well(records, prefix) and abs(
@@ -115,8 +115,10 @@ async def replay(target: Target, ch: ClickHouse, records: int) -> Result:
     ):
         app = create_app(run)
         async with app.router.lifespan_context(app):
-            await data.wait_committed(target.bootstrap, _group(run), records, _deadline(records))
-    return _result("replay from offset 0", prefix, records, await data.counts(ch, prefix), started)
+            await data.wait_committed(target.bootstrap, _group(run), records, time_budget(records))
+    return result_of(
+        "replay from offset 0", prefix, records, await data.counts(ch, prefix), started
+    )
 
 
 async def clickhouse_outage(
@@ -135,17 +137,19 @@ async def clickhouse_outage(
     try:
         async with app.router.lifespan_context(app):
             await data.wait_committed(
-                target.bootstrap, _group(settings), records // 5, _deadline(records)
+                target.bootstrap, _group(settings), records // 5, time_budget(records)
             )
             outage.start(outage_seconds)
             await data.wait_committed(
-                target.bootstrap, _group(settings), records, _deadline(records) + outage_seconds
+                target.bootstrap, _group(settings), records, time_budget(records) + outage_seconds
             )
     finally:
         client.close()
     rewinds = _rewinds() - rewinds
     note = f"{outage_seconds:g}s down: {outage.failures} failed calls, {rewinds:g} batches rewound"
-    return _result("ClickHouse down", prefix, records, await data.counts(ch, prefix), started, note)
+    return result_of(
+        "ClickHouse down", prefix, records, await data.counts(ch, prefix), started, note
+    )
 
 
 def _rewinds() -> float:
@@ -155,7 +159,7 @@ def _rewinds() -> float:
     return value or 0.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -163,7 +167,7 @@ def _free_port() -> int:
 
 
 def _spawn(settings: WriterSettings, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "WELLSTREAM_PORT": str(_free_port()), "WELLSTREAM_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "WELLSTREAM_PORT": str(free_port()), "WELLSTREAM_LOG_LEVEL": "WARNING"}
     for name, value in settings.model_dump(include={*_SHARED}).items():
         env[f"WELLSTREAM_{name.upper()}"] = str(value)
     with log.open("ab") as out:
@@ -188,7 +192,7 @@ def count_in_subprocess(url: str, prefix: str) -> data.Counts:
     command = [
         sys.executable,
         "-m",
-        "writer.chaos",
+        "wellstream.chaos",
         "count",
         "--clickhouse-url",
         url,
@@ -208,7 +212,7 @@ async def kill_writer(target: Target, records: int, kill_at: float = 0.3) -> Res
     started = time.monotonic()
     await _publish(settings, records, prefix)
     log = target.workdir / f"kill-{prefix}.log"
-    group, deadline = _group(settings), _deadline(records)
+    group, deadline = _group(settings), time_budget(records)
     first = _spawn(settings, log)
     try:
         reached = await data.wait_committed(
@@ -224,7 +228,7 @@ async def kill_writer(target: Target, records: int, kill_at: float = 0.3) -> Res
         second.send_signal(signal.SIGTERM)
         await asyncio.to_thread(second.wait, 60)
     counts = await asyncio.to_thread(count_in_subprocess, url, prefix)
-    return _result(
+    return result_of(
         "writer kill -9", prefix, records, counts, started, f"killed at {reached} committed"
     )
 

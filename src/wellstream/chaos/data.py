@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from aiokafka import AIOKafkaProducer
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import CanonicalRecord, topics
@@ -152,3 +153,65 @@ def expected_per_well(count: int, prefix: str) -> dict[str, int]:
 
 def expected_oil(count: int) -> float:
     return float(sum(100.0 + i % 7 for i in range(count)))
+
+
+def raw(i: int, prefix: str) -> bytes:
+    """The ``i``-th synthetic raw daily record (what upstream sends to the validator)."""
+    day = _EPOCH + timedelta(days=i // WELLS)
+    return orjson.dumps(
+        {
+            "well_code": f"{prefix}-{i % WELLS}",
+            "production_period": day.isoformat(),
+            "field_code": "F1",
+            "days_on_production": 1,
+            "oil_production_kbd": 0.1 + (i % 7) / 1000,
+            "data_source": "chaos",
+        }
+    )
+
+
+async def publish_raw(bootstrap: str, topic: str, count: int, prefix: str) -> None:
+    """Publish ``count`` raw records (keyed by well) and wait for every acknowledgement."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20
+    )
+    await producer.start()
+    try:
+        for start in range(0, count, 10_000):
+            pending = [
+                await producer.send(topic, raw(i, prefix), key=f"{prefix}-{i % WELLS}".encode())
+                for i in range(start, min(start + 10_000, count))
+            ]
+            await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> int:
+    """How many messages ``topic`` holds (sum of its partitions' end offsets)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+UNENRICHED_SQL: Final = """
+SELECT countIf(operator IS NULL AND NOT has(flags, 'unknown_well')),
+    countIf(has(flags, 'unknown_well'))
+FROM production_history WHERE startsWith(well_code, {p:String})
+"""
+
+
+async def unenriched(ch: ClickHouse, prefix: str) -> tuple[int, int]:
+    """Rows without reference data and without a flag saying so; rows flagged unknown."""
+    ((silent, flagged),) = await ch.rows(UNENRICHED_SQL, parameters={"p": f"{prefix}-"})
+    return int(silent), int(flagged)

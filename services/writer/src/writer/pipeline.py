@@ -1,0 +1,119 @@
+"""One consumed batch of normalized records into ``production_history``.
+
+The batch is cut into chunks (``sink.chunks``), one insert each. A chunk of strictly
+canonical records takes the fast path (``writer.fastpath``); any other chunk, and a
+chunk ClickHouse rejected on the fast path, takes the model path: pydantic per message,
+dead letters for what is not a record, column insert split down to a rejected row.
+The next chunk is decoded in a worker thread while the current one is inserted.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import ConsumerRecord
+
+from contracts import CanonicalRecord, DeadLetter, ErrorCode, ErrorDetail, topics
+from writer import deadletters, fastpath, metrics, sink
+from writer.store import Rejection, Store, is_rejection
+
+Outgoing = tuple[DeadLetter, bytes | None, dict[str, str]]
+Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
+Chunk = list[ConsumerRecord]
+
+DEFAULT_CHUNK = 50_000
+
+
+@dataclass
+class Stored:
+    """What a batch added: the rows inserted and the wells and fields they belong to."""
+
+    rows: int = 0
+    wells: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)
+
+
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    wanted = (topics.HEADER_CORRELATION_ID,)
+    return {k: v.decode(errors="replace") for k, v in record.headers or () if k in wanted}
+
+
+def _rejection_letter(rejection: Rejection) -> Outgoing:
+    error = ErrorDetail(code=ErrorCode.INSERT_REJECTED, message=rejection.reason)
+    letter = deadletters.rejected(
+        rejection.record.model_dump_json().encode(),
+        [error],
+        topic=rejection.topic,
+        partition=rejection.partition,
+        offset=rejection.offset,
+    )
+    return letter, rejection.record.well_code.encode(), {}
+
+
+async def _store_models(chunk: Chunk, store: Store, stored: Stored) -> list[Outgoing]:
+    good: list[tuple[str, int, int, CanonicalRecord]] = []
+    letters: list[Outgoing] = []
+    for msg in chunk:
+        parsed = sink.parse(msg.value)
+        if isinstance(parsed, CanonicalRecord):
+            good.append((msg.topic, msg.partition, msg.offset, parsed))
+            continue
+        where = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+        letters.append((deadletters.rejected(msg.value, parsed, **where), msg.key, _headers(msg)))
+    for part in sink.slices(good):
+        rejected = await store.write(part)
+        letters += [_rejection_letter(r) for r in rejected]
+        stored.rows += len(part) - len(rejected)
+    stored.wells.update(r.well_code for _, _, _, r in good)
+    stored.fields.update(r.field_code for _, _, _, r in good)
+    metrics.CHUNKS.labels("model").inc()
+    return letters
+
+
+async def _store_chunk(
+    chunk: Chunk, rows: fastpath.Rows | None, store: Store, stored: Stored
+) -> list[Outgoing]:
+    if rows is not None:
+        try:
+            await store.write_rows(rows)
+        except Exception as exc:
+            if not is_rejection(exc):
+                raise
+        else:
+            stored.rows += rows.count
+            stored.wells |= rows.wells
+            stored.fields |= rows.fields
+            metrics.CHUNKS.labels("json").inc()
+            return []
+    return await _store_models(chunk, store, stored)
+
+
+def _prepare(chunks: list[Chunk], index: int) -> "asyncio.Future[fastpath.Rows | None]":
+    if index >= len(chunks):
+        done: asyncio.Future[fastpath.Rows | None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+    return asyncio.ensure_future(asyncio.to_thread(fastpath.prepare, chunks[index]))
+
+
+async def store_normalized(
+    batch: Sequence[ConsumerRecord], store: Store, publish: Publish, chunk: int = DEFAULT_CHUNK
+) -> Stored:
+    """Insert ``batch``; send what cannot be stored to the dead-letter topic; return only
+    when both are durable (the caller commits the offsets next)."""
+    stored = Stored()
+    letters: list[Outgoing] = []
+    chunks = sink.chunks(batch, chunk)
+    upcoming = _prepare(chunks, 0)
+    try:
+        for index, part in enumerate(chunks):
+            rows = await upcoming
+            upcoming = _prepare(chunks, index + 1)
+            letters += await _store_chunk(part, rows, store, stored)
+    finally:
+        upcoming.cancel()
+    if letters:
+        await publish(letters)
+        for letter, _, _ in letters:
+            metrics.DEAD_LETTERS.labels(letter.errors[0].code).inc()
+    return stored
