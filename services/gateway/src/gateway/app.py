@@ -1,5 +1,6 @@
 """Composition root of the gateway: settings → clients → FastAPI app."""
 
+import argparse
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -64,6 +65,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 
 def main() -> None:
+    """``wellstream-gateway`` serves the read API."""
+    parser = argparse.ArgumentParser(prog="wellstream-gateway", description=main.__doc__)
+    parser.add_argument("command", nargs="?", choices=["serve"], default="serve")
+    parser.parse_args()
     settings = load(GatewaySettings)
     logs.configure(settings.log_level, json=settings.log_json)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)

@@ -1,5 +1,6 @@
 """Composition root: settings → Kafka, Redis, external API → publisher and jobs → routes."""
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -153,4 +154,7 @@ def main() -> None:
         from ingestor.backfill import main as backfill
 
         sys.exit(backfill(sys.argv[2:]))
+    parser = argparse.ArgumentParser(prog="wellstream-ingestor", description=main.__doc__)
+    parser.add_argument("command", nargs="?", choices=["serve", "backfill"], default="serve")
+    parser.parse_args()
     serve()
