@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,7 +132,13 @@ async def _started(servers: list[uvicorn.Server], tasks: list[asyncio.Task[None]
         await asyncio.sleep(0.1)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run() -> None:
+    # SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does, broker included.
+    signal.signal(signal.SIGTERM, _interrupt)
     logs.configure(os.environ.get("WELLSTREAM_LOG_LEVEL", "INFO"), json=False)
     with infrastructure():
         key = dev_api_key()
