@@ -1,9 +1,9 @@
 """Response models of the read API (the public shapes of PRODUCT.md)."""
 
-from datetime import date, datetime
-from typing import Any, Final
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gateway.periods import Granularity
 
@@ -17,6 +17,15 @@ UNITS: Final = {
     "water_cut": "fraction of liquid produced",
     "gor": "scf/bbl",
 }
+
+
+def _utc(value: datetime) -> datetime:
+    # The embedded engine returns DateTime64('UTC') values without their zone; a server
+    # returns them with it. Either way the API answers in UTC, with the offset.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ProductionPoint(BaseModel):
@@ -81,7 +90,7 @@ class Stats(BaseModel):
     wells: int
     fields: int
     period_range: PeriodRange
-    last_ingest_at: datetime | None
+    last_ingest_at: UtcDatetime | None
     dead_letters: int
 
 
@@ -186,7 +195,7 @@ class DeadLetterItem(BaseModel):
     errors: list[dict[str, Any]]
     source: DeadLetterSource | None
     line: int | None
-    failed_at: datetime
+    failed_at: UtcDatetime
     payload: str | None
     payload_base64: str | None
 
