@@ -3,7 +3,10 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
+from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -13,20 +16,62 @@ from runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 
+_PRODUCER_CONFIG: dict[str, Any] = {
+    "enable_idempotence": True,
+    "acks": "all",
+    "linger_ms": 5,
+    "max_batch_size": 1024 * 1024,
+    "compression_type": "lz4",
+    "request_timeout_ms": 30_000,
+}
+
+
 def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
     """A broker whose producer is idempotent and waits for every in-sync replica, so an
     acknowledged publish is durable and a retried one is not duplicated."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-        compression_type="lz4",
-        request_timeout_ms=30_000,
+        **_PRODUCER_CONFIG,
         logger=logging.getLogger(f"wellstream.{client_id}"),
     )
+
+
+Outgoing = tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]
+"""A message to send: topic, value, key, headers."""
+
+
+class Producer:
+    """A producer for bulk publishing, configured as the broker's own (idempotent,
+    ``acks=all``). FastStream's per-message ``publish`` costs about twice as much per
+    record, which matters at pipeline rates; consumers stay FastStream subscribers."""
+
+    def __init__(self, settings: Settings, *, client_id: str) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=client_id,
+            **_PRODUCER_CONFIG,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self, within: float = 10.0) -> None:
+        # An idempotent producer retries unacknowledged batches for as long as Kafka is
+        # away; shutdown must not wait for ever (what was not acknowledged was not
+        # committed either, so it is redelivered).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._producer.stop(), within)
+
+    async def send_all(self, messages: Iterable[Outgoing]) -> int:
+        """Send every message, then wait until Kafka acknowledged all of them."""
+        send = self._producer.send
+        pending = [
+            await send(topic, value, key=key, headers=headers)
+            for topic, value, key, headers in messages
+        ]
+        await asyncio.gather(*pending)
+        return len(pending)
 
 
 async def ensure_topics(settings: Settings) -> None:

@@ -50,18 +50,21 @@ def create_app(settings: ValidatorSettings | None = None) -> FastAPI:
     settings = settings or load(ValidatorSettings)
     policy = policy_of(settings)  # fails start-up on a bad severity override
     broker = kafka.make_broker(settings, client_id="validator")
+    producer = kafka.Producer(settings, client_id="validator")
     redis = runtime_redis.connect(settings.redis_url) if settings.reference_enabled else None
     store = reference_store(settings, redis) if redis is not None else None
-    handlers.register(broker, settings, policy, store)
+    handlers.register(broker, producer, settings, policy, store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await kafka.ensure_topics(settings)
+        await producer.start()
         await broker.start()
         try:
             yield
         finally:
             await broker.stop()
+            await producer.stop()
             if redis is not None:
                 await redis.aclose()
 

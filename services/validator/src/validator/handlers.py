@@ -6,7 +6,6 @@ always follows a durable effect. A transient failure (Kafka, Redis) raises: the 
 is rewound and redelivered. Bad data never raises; it becomes a dead letter.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from prometheus_client import Counter, Histogram
 
 from contracts import SCHEMA_VERSION
 from contracts.topics import HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
+from runtime.kafka import Outgoing, Producer
 from validator.config import ValidatorSettings
 from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
 from validator.reference import ReferenceStore
@@ -58,6 +58,7 @@ def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
 
 def register(
     broker: KafkaBroker,
+    producer: Producer,
     settings: ValidatorSettings,
     policy: Policy,
     reference: ReferenceStore | None,
@@ -80,42 +81,35 @@ def register(
         raw = [to_raw(r) for r in (records if isinstance(records, tuple) else (records,))]
         refs = await reference.lookup(wells_of(raw)) if reference is not None else None
         result = process_batch(raw, policy, refs)
-        await publish(broker, settings, result)
+        await publish(producer, settings, result)
         observe(result)
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
 
-async def publish(broker: KafkaBroker, settings: ValidatorSettings, result: Processed) -> None:
+async def publish(producer: Producer, settings: ValidatorSettings, result: Processed) -> None:
     """Publish every record and dead letter, then wait for all of Kafka's acks."""
-    schema = str(SCHEMA_VERSION)
-    pending: list[asyncio.Future[Any]] = []
-    for item in result.normalized:
-        headers = _headers(item.correlation_id, schema)
-        future = await broker.publish(
-            item.body,
-            settings.topic_normalized,
-            key=item.key.encode(),
-            headers=headers,
-            no_confirm=True,
-        )
-        pending.append(future)
-    for rejection in result.rejected:
-        headers = _headers(rejection.correlation_id, schema)
-        future = await broker.publish(
+    schema = str(SCHEMA_VERSION).encode()
+    normalized, dlq = settings.topic_normalized, settings.topic_dlq
+    messages: list[Outgoing] = [
+        (normalized, item.body, item.key.encode(), _headers(item.correlation_id, schema))
+        for item in result.normalized
+    ]
+    messages += [
+        (
+            dlq,
             rejection.dead_letter.model_dump_json().encode(),
-            settings.topic_dlq,
-            key=rejection.key,
-            headers=headers,
-            no_confirm=True,
+            rejection.key,
+            _headers(rejection.correlation_id, schema),
         )
-        pending.append(future)
-    await asyncio.gather(*pending)
+        for rejection in result.rejected
+    ]
+    await producer.send_all(messages)
 
 
-def _headers(correlation_id: str | None, schema: str) -> dict[str, str]:
-    headers = {HEADER_SCHEMA_VERSION: schema}
+def _headers(correlation_id: str | None, schema: bytes) -> list[tuple[str, bytes]]:
+    headers = [(HEADER_SCHEMA_VERSION, schema)]
     if correlation_id:
-        headers[HEADER_CORRELATION_ID] = correlation_id
+        headers.append((HEADER_CORRELATION_ID, correlation_id.encode()))
     return headers
 
 
