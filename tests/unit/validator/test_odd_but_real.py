@@ -80,18 +80,43 @@ def test_identifiers_differing_in_spacing_or_padding_share_one_record_id() -> No
     assert Flag.IDENTIFIER_NORMALIZED not in a.flags
 
 
-def test_a_well_split_across_fields_keeps_both_records_and_flags_them() -> None:
-    same_month = good(days_on_production=31)
-    first, second, other = kept(
-        same_month | {"field_code": "A"},
-        same_month | {"field_code": "B"},
-        good(well_code="999", field_code="A"),
-    )
-    assert first.record_id != second.record_id
-    assert Flag.SPLIT_ACROSS_FIELDS in first.flags
-    assert Flag.SPLIT_ACROSS_FIELDS in second.flags
-    assert Flag.SPLIT_ACROSS_FIELDS not in other.flags
-    assert first.days_on_production == second.days_on_production == 31
+SAME_MONTH = good(days_on_production=31)
+
+
+@pytest.mark.parametrize(
+    ("bodies", "split"),
+    [
+        pytest.param(
+            [SAME_MONTH | {"field_code": "A"}, SAME_MONTH | {"field_code": "B"}, good(well_code=9)],
+            [True, True, False],
+            id="two-fields-one-month",
+        ),
+        pytest.param(
+            [SAME_MONTH | {"field_code": "A"}, SAME_MONTH | {"field_code": "A", "revision": 2}],
+            [False, False],
+            id="a-restatement-in-the-same-batch-is-no-split",
+        ),
+        pytest.param(
+            [SAME_MONTH | {"field_code": "A"}, SAME_MONTH | {"field_code": "B", "note": "x"}],
+            [True, True],
+            id="one-clean-record-one-with-an-unknown-field",
+        ),
+        pytest.param(
+            [
+                SAME_MONTH | {"field_code": "A"},
+                SAME_MONTH | {"field_code": "A", "data_source": "x"},
+            ],
+            [False, False],
+            id="another-source-is-another-report",
+        ),
+    ],
+)
+def test_a_well_split_across_fields_keeps_every_record_and_flags_them(
+    bodies: list[dict[str, Any]], split: list[bool]
+) -> None:
+    records = kept(*bodies)
+    assert [Flag.SPLIT_ACROSS_FIELDS in r.flags for r in records] == split
+    assert all(r.days_on_production == 31 for r in records[:2]), "each keeps the well's time"
 
 
 def test_latin1_and_byte_order_mark_are_read() -> None:

@@ -3,6 +3,9 @@
 The pure part lives here; ``reference.py`` keeps the data in Redis behind a cache.
 """
 
+from functools import cached_property
+from typing import NamedTuple
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from validator.normalize import canonical_code
@@ -29,6 +32,33 @@ class WellRef(BaseModel):
     def key(self) -> str:
         return canonical_code(self.well_code)
 
+    @cached_property
+    def enrichment(self) -> "Enrichment":
+        """What ``apply`` reads, computed once per well rather than once per record."""
+        field = canonical_code(self.field_code) if self.field_code else ""
+        return Enrichment(
+            field,
+            self.field_name,
+            self.well_name,
+            self.well_reference,
+            self.operator,
+            self.basin,
+            self.country,
+            self.status,
+        )
+
+
+class Enrichment(NamedTuple):
+    field_code: str
+    """Canonical; empty when the reference names no field."""
+    field_name: str | None
+    well_name: str | None
+    well_reference: str | None
+    operator: str | None
+    basin: str | None
+    country: str | None
+    status: str | None
+
 
 def enrich(record: Canonical | None, code: str, well: WellRef | None, out: Findings) -> None:
     """Enrich ``record`` (None when already rejected) from ``well``, the reference data of
@@ -43,16 +73,16 @@ def enrich(record: Canonical | None, code: str, well: WellRef | None, out: Findi
 def apply(record: Canonical, well: WellRef) -> None:
     """Fill what the record lacks from the well's reference data; what upstream sent wins,
     and a field's name only fits its own field (a well may report to several)."""
-    ref_field = canonical_code(well.field_code) if well.field_code else ""
+    ref = well.enrichment
     if not record.field_code:
-        record.field_code = ref_field
-    if record.field_name is None and record.field_code == ref_field:
-        record.field_name = well.field_name
+        record.field_code = ref.field_code
+    if record.field_name is None and record.field_code == ref.field_code:
+        record.field_name = ref.field_name
     if record.well_name is None:
-        record.well_name = well.well_name
+        record.well_name = ref.well_name
     if record.well_reference is None:
-        record.well_reference = well.well_reference
-    record.operator = well.operator
-    record.basin = well.basin
-    record.country = well.country
-    record.well_status = well.status
+        record.well_reference = ref.well_reference
+    record.operator = ref.operator
+    record.basin = ref.basin
+    record.country = ref.country
+    record.well_status = ref.status

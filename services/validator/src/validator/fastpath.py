@@ -1,17 +1,23 @@
 """The fast path: a clean record straight from its JSON bytes to its canonical record.
 
 Almost every record is clean: plain JSON shapes, canonical identifiers, a valid period,
-rates within limits, a known well. For those, msgspec decodes the bytes in C and one
-flat function does what ``parse.fields_of`` + ``canonical.build`` do, without building
-findings. The moment anything is unusual (a value pydantic would have to coerce, any
-rule that would flag or reject, except a padded or spaced identifier) it gives up and
-the full path decides and explains. A property test checks that both paths give the
-same record wherever the fast one answers.
+rates within limits, a known well. For those, msgspec decodes the bytes in C (and checks
+that JSON numbers are neither negative nor beyond their ceilings, ``structs.raw_decoder``)
+and one flat function does what ``parse.fields_of`` + ``canonical.build`` + enrichment
+do, without building findings.
+The moment anything is unusual (a value pydantic would have to coerce, any rule that
+would flag or reject, except a padded or spaced identifier) it gives up and the full
+path decides and explains. A property test checks that both paths give the same record
+wherever the fast one answers.
+
+It runs once per record, so it is written for the interpreter: what depends on a well
+code or a period is computed once (``_identity``, ``FastPath._period``,
+``WellRef.enrichment``), numbers are checked with plain comparisons on locals, and the
+canonical record is built in one go, lineage included, ready to encode.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
 
@@ -19,100 +25,298 @@ import msgspec
 import orjson
 from msgspec import UNSET
 
-from contracts.units import Quantity, factor_to_canonical
-from validator.enrich import WellRef, apply
+from contracts import SCHEMA_VERSION
+from contracts.units import MCF_PER_BOE, SCF_PER_MCF, Quantity, factor_to_canonical
+from validator.enrich import WellRef
 from validator.normalize import (
-    MAX_REVISION,
     RATE_TO_TOTAL,
+    VERSION_SHIFT,
+    Period,
+    blake2b,
     canonical_code,
-    derived,
     parse_period,
-    record_id,
     unit_of,
 )
 from validator.parse import KNOWN
 from validator.rules import Flag, Policy
-from validator.structs import RAW_DECODER, Canonical, Original, Raw, Volume
+from validator.structs import Canonical, Original, Raw, RawMessage, Volumes, raw_decoder
 
-_VOLUME_STREAMS: Final = {"oil": 0, "gas": 1, "water": 2, "liquids": 3}
+_STREAMS: Final = ("oil", "gas", "water", "liquids")
 _QUANTITIES: Final = (Quantity.OIL, Quantity.GAS, Quantity.WATER, Quantity.LIQUIDS)
-_NORMALIZED: Final = Flag.IDENTIFIER_NORMALIZED.value
+#: Per stream, each unit spelling seen and its factor to canonical.
+_FACTORS: Final[tuple[dict[str, float], ...]] = ({}, {}, {}, {})
+_NORMALIZED_FLAGS: Final = (Flag.IDENTIFIER_NORMALIZED.value,)
+_INFINITY: Final = float("inf")
+_blake2b: Final = blake2b
 
 
 class NotClean(Exception):
     """The record needs the full path."""
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What the fast path needs of a ``Policy``, in the order of the streams."""
+class FastPath:
+    """The fast path for one batch: its limits, reference data and clock, set once.
 
-    ceilings: tuple[float, float, float, float]
-    latest_start: date
+    ``record(message)`` gives the message's canonical record, lineage included, or None
+    when the full path must decide. ``reference`` maps canonical well codes to their
+    reference data (None: enrichment off)."""
 
-    @classmethod
-    def of(cls, policy: Policy, today: date) -> "Limits":
+    __slots__ = (
+        "_ceilings",
+        "_decode",
+        "_ingested",
+        "_latest_start",
+        "_now",
+        "_periods",
+        "_raw_type",
+        "_reference",
+    )
+
+    def __init__(
+        self,
+        policy: Policy,
+        now: datetime,
+        reference: Mapping[str, WellRef | None] | None,
+    ) -> None:
         oil, gas, water, liquids = (policy.ceilings[q] for q in _QUANTITIES)
-        return cls((oil, gas, water, liquids), policy.latest_start(today))
+        self._ceilings = (oil, gas, water, liquids)
+        decoder = raw_decoder(self._ceilings)
+        self._decode = decoder.decode
+        self._raw_type = decoder.type
+        self._latest_start = policy.latest_start(now.date())
+        self._now = now
+        self._reference = reference
+        self._ingested: dict[int, datetime] = {}
+        self._periods: dict[str, Period] = {}
+
+    def record(
+        self,
+        message: RawMessage,
+        raw: Raw | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Canonical | None:
+        """The canonical record of ``message``, lineage included, or None when the full
+        path must decide (``raw`` and ``extra``: the message as already read).
+
+        One long function on purpose: it runs once per record, and a call per stream or
+        per check would cost more than the checks themselves. JSON numbers arrive
+        non-negative and within their ceilings (``structs.raw_decoder``); numeric strings
+        are read by ``_number``, which checks the same."""
+        try:
+            if raw is None:
+                raw = self._decode(message[0])  # message.value, without the descriptor
+            if extra is None:
+                no_audit = raw.source_data is UNSET and raw.partition_0 is UNSET
+                extra = {} if no_audit else _audit_fields(raw)
+            identity = _identity(raw.well_code, raw.field_code)
+            if identity is None:
+                return None
+            well_raw, well, field, flags = identity
+            text, start, kind, days = self._periods.get(raw.production_period) or self._period(
+                raw.production_period
+            )
+            # Typed as they will be once read; a numeric string is read here.
+            days_on: float | None = raw.days_on_production  # type: ignore[assignment]
+            if days_on.__class__ is str:  # type: ignore[comparison-overlap]
+                days_on = _number(days_on, _INFINITY)
+            if days_on is not None and days_on > days:
+                return None
+            oil: float | None = raw.oil_production_kbd  # type: ignore[assignment]
+            if oil.__class__ is str:  # type: ignore[comparison-overlap]
+                oil = _number(oil, self._ceilings[0])
+            gas: float | None = raw.gas_production_mmcfd  # type: ignore[assignment]
+            if gas.__class__ is str:  # type: ignore[comparison-overlap]
+                gas = _number(gas, self._ceilings[1])
+            water: float | None = raw.water_production_kbd  # type: ignore[assignment]
+            if water.__class__ is str:  # type: ignore[comparison-overlap]
+                water = _number(water, self._ceilings[2])
+            liquids: float | None = raw.liquids_production_kbd  # type: ignore[assignment]
+            if liquids.__class__ is str:  # type: ignore[comparison-overlap]
+                liquids = _number(liquids, self._ceilings[3])
+            # The arithmetic of canonical._streams, in the same order: both paths agree
+            # bit for bit (``rate and``: None, 0.0 and -0.0 stay as they are).
+            oil_bbl = oil and oil * days * RATE_TO_TOTAL
+            gas_mcf = gas and gas * days * RATE_TO_TOTAL
+            water_bbl = water and water * days * RATE_TO_TOTAL
+            liquids_bbl = liquids and liquids * days * RATE_TO_TOTAL
+            if raw.volumes is None:
+                original = {}
+            else:
+                rates = [oil, gas, water, liquids]
+                totals = [oil_bbl, gas_mcf, water_bbl, liquids_bbl]
+                original = _volumes(raw.volumes, days, self._ceilings, rates, totals)
+                oil, gas, water, liquids = rates
+                oil_bbl, gas_mcf, water_bbl, liquids_bbl = totals
+            # normalize.derived, for volumes known not to be negative, in its order of
+            # operations (boe is the hydrocarbon volume plus gas as its oil equivalent)
+            hydrocarbon = (oil_bbl or 0.0) + (liquids_bbl or 0.0)
+            if oil_bbl is None and gas_mcf is None and liquids_bbl is None:
+                if water_bbl is None:
+                    return None  # nothing measured: flagged
+                boe = None
+            else:
+                boe = hydrocarbon + (gas_mcf or 0.0) / MCF_PER_BOE
+            if days_on == 0 and (oil_bbl or gas_mcf or water_bbl or liquids_bbl):
+                return None  # volumes without producing time: flagged
+            water_cut = gor = None
+            if (
+                water_bbl is not None
+                and (oil_bbl is not None or liquids_bbl is not None)
+                and hydrocarbon + water_bbl > 0
+            ):
+                water_cut = water_bbl / (hydrocarbon + water_bbl)
+            if oil_bbl and gas_mcf is not None:
+                gor = gas_mcf * SCF_PER_MCF / oil_bbl
+            revision = raw.revision
+            if revision is None:
+                revision = 0
+            elif revision.__class__ is str:
+                if revision:
+                    return None
+                revision = 0
+            field_name, well_name, well_reference = (
+                raw.field_name,
+                raw.well_name,
+                raw.well_reference,
+            )
+            if self._reference is None:
+                operator = basin = country = status = None
+            else:
+                # enrich.apply: what upstream sent wins; a field's name fits its field.
+                well_ref = self._reference.get(well)
+                if well_ref is None:
+                    return None  # an unknown well is flagged
+                (
+                    ref_field,
+                    ref_field_name,
+                    ref_name,
+                    ref_reference,
+                    operator,
+                    basin,
+                    country,
+                    status,
+                ) = well_ref.enrichment
+                if not field:
+                    field = ref_field
+                if field_name is None and field == ref_field:
+                    field_name = ref_field_name
+                if well_name is None:
+                    well_name = ref_name
+                if well_reference is None:
+                    well_reference = ref_reference
+            source = raw.data_source or "unknown"
+            _, topic, partition, offset, accepted, _, _ = message
+            ingested = self._ingested.get(accepted)
+            if ingested is None:
+                ingested = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
+            key = f"{well}\x1f{field}\x1f{text}\x1f{kind}\x1f{source}".encode()
+            return Canonical(
+                _blake2b(key, digest_size=16).hexdigest(),  # normalize.record_id
+                (revision << VERSION_SHIFT) | accepted,  # type: ignore[operator]  # normalize.version
+                well,
+                well_raw,
+                field,
+                field_name,
+                well_reference,
+                well_name,
+                text,
+                start,
+                kind,
+                days,
+                days_on,
+                oil_bbl,
+                gas_mcf,
+                water_bbl,
+                liquids_bbl,
+                oil,
+                gas,
+                water,
+                liquids,
+                boe,
+                water_cut,
+                gor,
+                original,
+                flags,  # type: ignore[arg-type]  # a tuple: shared, so immutable
+                operator,
+                basin,
+                country,
+                status,
+                source,
+                revision,  # type: ignore[arg-type]
+                extra,
+                topic,
+                partition,
+                offset,
+                ingested,
+                self._now,
+                SCHEMA_VERSION,
+            )
+        except NotClean:
+            return None
+        except msgspec.ValidationError:
+            return self._with_unknown_fields(message) if extra is None else None
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+
+    def _with_unknown_fields(self, message: RawMessage) -> Canonical | None:
+        try:
+            obj = orjson.loads(message.value)
+        except orjson.JSONDecodeError:
+            return None
+        if type(obj) is not dict:
+            return None
+        extra = {key: obj.pop(key) for key in list(obj) if key not in KNOWN}
+        try:
+            raw = msgspec.convert(obj, self._raw_type)
+        except msgspec.ValidationError:
+            return None
+        return self.record(message, raw, extra)
+
+    def _period(self, text: str) -> Period:
+        period = parse_period(text)
+        if period is None or period.start > self._latest_start:
+            raise NotClean
+        self._periods[text] = period
+        return period
 
 
-def decode(value: bytes) -> tuple[Raw, dict[str, Any]] | None:
-    """The raw record and its unknown fields, or None when it is not plainly shaped."""
-    try:
-        raw = RAW_DECODER.decode(value)
-    except msgspec.ValidationError:
-        return _with_unknown_fields(value)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
+def _audit_fields(raw: Raw) -> dict[str, Any]:
+    """The seed API's own audit fields, kept in ``extra`` as the full path keeps them."""
     extra = {}
     if raw.source_data is not UNSET:
         extra["source_data"] = raw.source_data
     if raw.partition_0 is not UNSET:
         extra["partition_0"] = raw.partition_0
-    return raw, extra
+    return extra
 
 
-def _with_unknown_fields(value: bytes) -> tuple[Raw, dict[str, Any]] | None:
-    try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError:
+@lru_cache(maxsize=65_536)
+def _identity(
+    well: int | str, field: int | str | None
+) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """(well code as text, canonical well code, canonical field code, flags), or None
+    when the codes need the full path."""
+    well_raw = _text(well)
+    field_raw = "" if field is None else _text(field)
+    if well_raw is None or field_raw is None:
         return None
-    if type(obj) is not dict:
+    well_code, field_code = canonical_code(well_raw), canonical_code(field_raw)
+    if not well_code:
         return None
-    extra = {key: obj.pop(key) for key in obj.keys() - KNOWN}
-    try:
-        return msgspec.convert(obj, Raw), extra
-    except msgspec.ValidationError:
-        return None
+    # The one flag taken here: codes are often padded, and that is no reason to slow down.
+    changed = well_code != well_raw or field_code != field_raw
+    return well_raw, well_code, field_code, _NORMALIZED_FLAGS if changed else ()
 
 
-def fast_record(
-    raw: Raw,
-    extra: dict[str, Any],
-    limits: Limits,
-    reference: Mapping[str, WellRef | None] | None,
-) -> Canonical | None:
-    """The canonical record (without lineage) of a clean record, else None."""
-    try:
-        record = _clean(raw, extra, limits)
-    except NotClean:
-        return None
-    if reference is not None:
-        well = reference.get(record.well_code)
-        if well is None:
-            return None  # an unknown well is flagged
-        apply(record, well)
-    record.record_id = record_id(
-        record.well_code, record.field_code, record.period, record.period_type, record.data_source
-    )
-    return record
+def _text(value: int | str) -> str | None:
+    if type(value) is int:
+        # pydantic writes integers beyond 64 bits in float notation
+        return str(value) if -(2**63) <= value < 2**63 else None
+    return value  # type: ignore[return-value]
 
 
-def _number(value: float | str | None) -> float | None:
-    """A finite float from a JSON number or numeric string; None for null or blank."""
-    if value is None or value.__class__ is float:
-        return value
-    text: str = value  # type: ignore[assignment]
+def _number(text: str, ceiling: float) -> float | None:
+    """A float within [0, ``ceiling``] from a numeric string; None when blank."""
     try:
         number = float(text)
     except ValueError:
@@ -120,146 +324,46 @@ def _number(value: float | str | None) -> float | None:
             raise NotClean from None
         return None
     # float() also reads "1_0", "inf" and non-ASCII digits; leave those to pydantic.
-    if number - number == 0 and text.isascii() and "_" not in text:
+    if 0 <= number <= ceiling and number < _INFINITY and text.isascii() and "_" not in text:
         return number
     raise NotClean
-
-
-def _rate(value: float | str | None, ceiling: float) -> float | None:
-    if value is None:
-        return None
-    number = value if value.__class__ is float else _number(value)
-    if number is None or 0 <= number <= ceiling:
-        return number
-    raise NotClean
-
-
-def _text(value: int | str) -> str:
-    if type(value) is int:
-        if -(2**63) <= value < 2**63:
-            return str(value)
-        raise NotClean  # pydantic writes such integers in float notation
-    return value  # type: ignore[return-value]
-
-
-def _revision(value: int | str | None) -> int:
-    if value is None or value == "":
-        return 0
-    if type(value) is int and 0 <= value <= MAX_REVISION:
-        return value
-    raise NotClean
-
-
-def _clean(raw: Raw, extra: dict[str, Any], limits: Limits) -> Canonical:
-    """Every check the full path makes, as plain comparisons; raises ``NotClean``."""
-    well_raw = _text(raw.well_code)
-    well = canonical_code(well_raw)
-    field_raw = "" if raw.field_code is None else _text(raw.field_code)
-    field = canonical_code(field_raw)
-    period = parse_period(raw.production_period)
-    if not well or period is None:
-        raise NotClean
-    text, start, kind, days = period
-    if start > limits.latest_start:
-        raise NotClean
-    # The one flag taken here: codes are often padded, and that is no reason to slow down.
-    flags = [] if well == well_raw and field == field_raw else [_NORMALIZED]
-    days_on = _number(raw.days_on_production)
-    if days_on is not None and not 0 <= days_on <= days:
-        raise NotClean
-    ceilings = limits.ceilings
-    rates = [
-        _rate(raw.oil_production_kbd, ceilings[0]),
-        _rate(raw.gas_production_mmcfd, ceilings[1]),
-        _rate(raw.water_production_kbd, ceilings[2]),
-        _rate(raw.liquids_production_kbd, ceilings[3]),
-    ]
-    # Same arithmetic, in the same order, as canonical._streams: both paths agree bit for bit.
-    totals = [
-        None if rates[0] is None else rates[0] * days * RATE_TO_TOTAL,
-        None if rates[1] is None else rates[1] * days * RATE_TO_TOTAL,
-        None if rates[2] is None else rates[2] * days * RATE_TO_TOTAL,
-        None if rates[3] is None else rates[3] * days * RATE_TO_TOTAL,
-    ]
-    original: dict[str, Original] = {}
-    if raw.volumes is not None:
-        _volumes(raw.volumes, days, ceilings, rates, totals, original)
-    oil, gas, water, liquids = rates
-    oil_bbl, gas_mcf, water_bbl, liquids_bbl = totals
-    if oil_bbl is None and gas_mcf is None and water_bbl is None and liquids_bbl is None:
-        raise NotClean  # nothing measured: flagged
-    if days_on == 0 and (oil_bbl or gas_mcf or water_bbl or liquids_bbl):
-        raise NotClean  # volumes without producing time: flagged
-    boe, water_cut, gor = derived(oil_bbl, gas_mcf, water_bbl, liquids_bbl)
-    return Canonical(
-        "",
-        0,
-        well,
-        well_raw,
-        field,
-        raw.field_name,
-        raw.well_reference,
-        raw.well_name,
-        text,
-        start,
-        kind,
-        days,
-        days_on,
-        oil_bbl,
-        gas_mcf,
-        water_bbl,
-        liquids_bbl,
-        oil,
-        gas,
-        water,
-        liquids,
-        boe,
-        water_cut,
-        gor,
-        original,
-        flags,
-        None,
-        None,
-        None,
-        None,
-        raw.data_source or "unknown",
-        _revision(raw.revision),
-        extra,
-    )
 
 
 def _volumes(
-    volumes: dict[str, Volume | None],
+    volumes: Volumes,
     days: int,
     ceilings: tuple[float, float, float, float],
     rates: list[float | None],
     totals: list[float | None],
-    original: dict[str, Original],
-) -> None:
-    """Rates from the volumes measured in known units, within the ceilings."""
-    for stream, entry in volumes.items():
+) -> dict[str, Original]:
+    """Rates and totals from the volumes measured in known units, within the ceilings;
+    the values as sent, in the order of the streams (as ``canonical._streams`` has them)."""
+    original = {}
+    for i, entry in enumerate((volumes.oil, volumes.gas, volumes.water, volumes.liquids)):
         if entry is None:
-            if stream not in _VOLUME_STREAMS:
-                raise NotClean  # an unknown stream is flagged
             continue
-        i, factor = _factor(stream, entry.unit)
-        value = _number(entry.value)
+        unit = entry.unit
+        factor = _FACTORS[i].get(unit) or _factor(i, unit)
+        value = entry.value
+        if value.__class__ is str:
+            value = _number(value, _INFINITY)
         if value is not None:
-            total = value * factor
+            total = value * factor  # type: ignore[operator]
             rate = total / days / RATE_TO_TOTAL
-            if not 0 <= rate <= ceilings[i]:
+            if rate > ceilings[i]:
                 raise NotClean
             rates[i], totals[i] = rate, total
-            original[stream] = Original(value, entry.unit)
+            original[_STREAMS[i]] = Original(value, unit)  # type: ignore[arg-type]
+    return original
 
 
-@lru_cache(maxsize=1_024)
-def _factor(stream: str, unit: str) -> tuple[int, float]:
-    """The stream's index and the unit's factor to canonical; ``NotClean`` when either
-    is unknown or they do not fit."""
-    i = _VOLUME_STREAMS.get(stream)
+def _factor(i: int, unit: str) -> float:
+    """The factor of ``unit`` to the canonical unit of stream ``i`` (positive), kept for
+    next time; ``NotClean`` when the unit is unknown or does not fit the stream."""
     known = unit_of(unit)
-    factor = None if i is None or known is None else factor_to_canonical(_QUANTITIES[i], known)
-    if i is None or factor is None:
+    factor = None if known is None else factor_to_canonical(_QUANTITIES[i], known)
+    if factor is None:
         raise NotClean
-    return i, factor
+    if len(_FACTORS[i]) < 256:  # spellings of a handful of units; never unbounded
+        _FACTORS[i][unit] = factor
+    return factor

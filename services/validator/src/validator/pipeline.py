@@ -4,9 +4,10 @@
 times it); the handler calls it after fetching the reference data of the batch's wells.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import msgspec
 import orjson
@@ -15,24 +16,13 @@ from contracts import DeadLetter, ErrorDetail, KafkaSource
 from contracts.topics import HEADER_ACCEPTED_AT
 from validator import canonical
 from validator.enrich import WellRef, enrich
-from validator.fastpath import Limits, fast_record
-from validator.fastpath import decode as decode_fast
+from validator.fastpath import FastPath
 from validator.normalize import VERSION_SHIFT, canonical_code, record_id
 from validator.parse import Rejected, decode, fields_of
 from validator.rules import Findings, Flag, Policy
-from validator.structs import CANONICAL_DECODER, ENCODER, Canonical
+from validator.structs import CANONICAL_DECODER, ENCODER, Canonical, RawMessage
 
-
-class RawMessage(NamedTuple):
-    """One raw Kafka message and where it came from."""
-
-    value: bytes
-    topic: str = ""
-    partition: int = -1
-    offset: int = -1
-    accepted_ms: int = 0
-    key: bytes | None = None
-    correlation_id: str | None = None
+__all__ = ["Normalized", "Processed", "RawMessage", "Rejection", "process_batch", "wells_of"]
 
 
 class Normalized(msgspec.Struct, frozen=True, gc=False):
@@ -81,35 +71,65 @@ def process_batch(
     thousands of records until the end of a batch costs more than building them.
     """
     now = now or datetime.now(UTC)
-    limits = Limits.of(policy, now.date())
     out = _Output(now)
+    record_of = FastPath(policy, now, reference).record
     slow: list[RawMessage] = []
-    emit = out.emit
+    # _Output.add, unrolled for the fast path: it runs once per record.
+    normalized, keys, buffer = out.normalized, out.keys, out.buffer
+    flagged = 0  # the only flag the fast path sets: IDENTIFIER_NORMALIZED
     for message in messages:
-        decoded = decode_fast(message.value)
-        record = fast_record(decoded[0], decoded[1], limits, reference) if decoded else None
+        record = record_of(message)
         if record is None:
             slow.append(message)
-        else:
-            emit(record, message)
+            continue
+        _encode_into(record, buffer)
+        well = record.well_code
+        normalized.append(Normalized(well, bytes(buffer), message[6]))  # .correlation_id
+        keys.append((well, record.period, record.data_source))
+        if record.flags:
+            flagged += 1
+    if flagged:
+        out.flags[_NORMALIZED] = out.flags.get(_NORMALIZED, 0) + flagged
     rejected = _full_path(slow, policy, reference, now, out)
     out.flag_split_wells()
     return Processed(out.normalized, rejected, out.flags)
 
 
+_encode_into: Final = ENCODER.encode_into
+_NORMALIZED: Final = Flag.IDENTIFIER_NORMALIZED.value
+
+
+class _FieldOf(msgspec.Struct):
+    field_code: str
+
+
+_field_of: Final = msgspec.json.Decoder(_FieldOf).decode
+
+
 class _Output:
-    """Kept records as they are emitted: lineage added, encoded, counted."""
+    """Kept records, encoded and counted, with the (well, period, data source) of each,
+    in order, to find the wells reported to several fields."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.normalized: list[Normalized] = []
         self.flags: dict[str, int] = {}
+        #: (well, period, data source) of each record, in order
+        self.keys: list[tuple[str, str, str]] = []
+        #: Encoded into, then copied: cheaper than a buffer grown for every record.
+        self.buffer = bytearray(4_096)
         self._ingested: dict[int, datetime] = {}
-        self._keys: list[tuple[str, str, str]] = []
-        self._first_field: dict[tuple[str, str, str], str] = {}
-        self._split: set[tuple[str, str, str]] = set()
+
+    def add(self, record: Canonical, correlation_id: str | None) -> None:
+        _encode_into(record, self.buffer)
+        well = record.well_code
+        self.normalized.append(Normalized(well, bytes(self.buffer), correlation_id))
+        self.keys.append((well, record.period, record.data_source))
+        for flag in record.flags:
+            self.flags[flag] = self.flags.get(flag, 0) + 1
 
     def emit(self, record: Canonical, message: RawMessage) -> None:
+        """Add a record of the full path, with the message's lineage."""
         accepted = message.accepted_ms
         if (at := self._ingested.get(accepted)) is None:
             at = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
@@ -119,29 +139,29 @@ class _Output:
         record.ingested_at = at
         record.normalized_at = self.now
         record.version = (record.revision << VERSION_SHIFT) | accepted  # normalize.version
-        if record.flags:
-            for flag in record.flags:
-                self.flags[flag] = self.flags.get(flag, 0) + 1
-        key = (record.well_code, record.period, record.data_source)
-        self._keys.append(key)
-        if self._first_field.setdefault(key, record.field_code) != record.field_code:
-            self._split.add(key)
-        body = ENCODER.encode(record)
-        self.normalized.append(Normalized(record.well_code, body, message.correlation_id))
+        self.add(record, message.correlation_id)
 
     def flag_split_wells(self) -> None:
         """Flag the records of one well and period reported to several fields in the
         batch (each repeats the well's producing time rather than a share of it)."""
-        if not self._split:
-            return
+        keys = self.keys
+        if len(set(keys)) == len(keys):
+            return  # each well and period once: the usual batch
+        counts = Counter(keys)
+        repeated = [i for i, key in enumerate(keys) if counts[key] > 1]
+        fields = {i: _field_of(self.normalized[i].body).field_code for i in repeated}
+        first: dict[tuple[str, str, str], str] = {}
+        for i in repeated:
+            first.setdefault(keys[i], fields[i])
+        split = {keys[i] for i in repeated if fields[i] != first[keys[i]]}
         flag = Flag.SPLIT_ACROSS_FIELDS.value
-        for index, key in enumerate(self._keys):
-            if key in self._split:
-                item = self.normalized[index]
+        for i in repeated:
+            if keys[i] in split:
+                item = self.normalized[i]
                 record = CANONICAL_DECODER.decode(item.body)
                 record.flags.append(flag)
                 body = ENCODER.encode(record)
-                self.normalized[index] = Normalized(item.key, body, item.correlation_id)
+                self.normalized[i] = Normalized(item.key, body, item.correlation_id)
                 self.flags[flag] = self.flags.get(flag, 0) + 1
 
 

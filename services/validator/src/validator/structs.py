@@ -6,19 +6,45 @@ decoded and encoded in C. Tests pin the mirror: ``Canonical`` has exactly the fi
 """
 
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from functools import lru_cache
+from typing import Annotated, Any, Final, NamedTuple
 
 import msgspec
 
 from contracts import SCHEMA_VERSION
+from validator.normalize import MAX_REVISION
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-Number = float | str | None
+#: A measured quantity: a JSON number is checked here, in C (a negative one is an
+#: allocation correction, flagged by the full path); a string is left to the fast path.
+Number = Annotated[float, msgspec.Meta(ge=0)] | str | None
+Revision = Annotated[int, msgspec.Meta(ge=0, le=MAX_REVISION)] | str | None
+
+
+class RawMessage(NamedTuple):
+    """One raw Kafka message and where it came from."""
+
+    value: bytes
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+    accepted_ms: int = 0
+    key: bytes | None = None
+    correlation_id: str | None = None
 
 
 class Volume(msgspec.Struct, gc=False):
     unit: str
     value: Number = None
+
+
+class Volumes(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """``volumes`` by stream; another stream is refused here (the full path flags it)."""
+
+    oil: Volume | None = None
+    gas: Volume | None = None
+    water: Volume | None = None
+    liquids: Volume | None = None
 
 
 class Raw(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -36,9 +62,9 @@ class Raw(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     gas_production_mmcfd: Number = None
     water_production_kbd: Number = None
     liquids_production_kbd: Number = None
-    volumes: dict[str, Volume | None] | None = None
+    volumes: Volumes | None = None
     data_source: str | None = None
-    revision: int | str | None = None
+    revision: Revision = None
     source_data: Any = msgspec.UNSET
     partition_0: Any = msgspec.UNSET
 
@@ -78,6 +104,7 @@ class Canonical(msgspec.Struct, gc=False):
     water_cut: float | None
     gor: float | None
     original_values: dict[str, Original]
+    #: The fast path's records share an immutable tuple here (its one flag, or none).
     flags: list[str]
     operator: str | None
     basin: str | None
@@ -94,6 +121,22 @@ class Canonical(msgspec.Struct, gc=False):
     schema_version: int = SCHEMA_VERSION
 
 
-RAW_DECODER: Final = msgspec.json.Decoder(Raw)
+@lru_cache(maxsize=8)
+def raw_decoder(ceilings: tuple[float, float, float, float]) -> msgspec.json.Decoder[Raw]:
+    """A decoder of ``Raw`` that also holds JSON-number rates (oil, gas, water, liquids)
+    to their ceilings, so the fast path need not."""
+    oil, gas, water, liquids = (
+        Annotated[float, msgspec.Meta(ge=0, le=ceiling)] | str | None for ceiling in ceilings
+    )
+    rates = [
+        ("oil_production_kbd", oil, None),
+        ("gas_production_mmcfd", gas, None),
+        ("water_production_kbd", water, None),
+        ("liquids_production_kbd", liquids, None),
+    ]
+    kind = msgspec.defstruct("Raw", rates, bases=(Raw,), forbid_unknown_fields=True, gc=False)
+    return msgspec.json.Decoder(kind)
+
+
 ENCODER: Final = msgspec.json.Encoder()
 CANONICAL_DECODER: Final = msgspec.json.Decoder(Canonical)
