@@ -46,6 +46,7 @@ _QUANTITIES: Final = (Quantity.OIL, Quantity.GAS, Quantity.WATER, Quantity.LIQUI
 #: Per stream, each unit spelling seen and its factor to canonical.
 _FACTORS: Final[tuple[dict[str, float], ...]] = ({}, {}, {}, {})
 _NORMALIZED_FLAGS: Final = (Flag.IDENTIFIER_NORMALIZED.value,)
+_UNKNOWN_WELL: Final = Flag.UNKNOWN_WELL.value
 _INFINITY: Final = float("inf")
 _blake2b: Final = blake2b
 
@@ -70,6 +71,7 @@ class FastPath:
         "_periods",
         "_raw_type",
         "_reference",
+        "_unknown_well_flag",
     )
 
     def __init__(
@@ -86,6 +88,9 @@ class FastPath:
         self._latest_start = policy.latest_start(now.date())
         self._now = now
         self._reference = reference
+        # Unknown wells are common (reference data is often partial): when the policy only
+        # flags them, they stay on the fast path; when it rejects them, the full path says why.
+        self._unknown_well_flag = policy.severities[Flag.UNKNOWN_WELL] == "flag"
         self._ingested: dict[int, datetime] = {}
         self._periods: dict[str, Period] = {}
 
@@ -179,13 +184,16 @@ class FastPath:
                 raw.well_name,
                 raw.well_reference,
             )
-            if self._reference is None:
+            reference = self._reference
+            well_ref = reference.get(well) if reference is not None else None
+            if well_ref is None:
                 operator = basin = country = status = None
+                if reference is not None:  # enrichment is on and the well is unknown
+                    if not self._unknown_well_flag:
+                        return None
+                    flags = (*flags, _UNKNOWN_WELL)
             else:
                 # enrich.apply: what upstream sent wins; a field's name fits its field.
-                well_ref = self._reference.get(well)
-                if well_ref is None:
-                    return None  # an unknown well is flagged
                 (
                     ref_field,
                     ref_field_name,

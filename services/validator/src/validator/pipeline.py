@@ -76,7 +76,9 @@ def process_batch(
     slow: list[RawMessage] = []
     # _Output.add, unrolled for the fast path: it runs once per record.
     normalized, keys, buffer = out.normalized, out.keys, out.buffer
-    flagged = 0  # the only flag the fast path sets: IDENTIFIER_NORMALIZED
+    # The fast path sets few flags (identifier normalized, unknown well), as shared tuples:
+    # count the tuples in the loop, the flags once after it.
+    flagged: dict[tuple[str, ...], int] = {}
     for message in messages:
         record = record_of(message)
         if record is None:
@@ -87,16 +89,17 @@ def process_batch(
         normalized.append(Normalized(well, bytes(buffer), message[6]))  # .correlation_id
         keys.append((well, record.period, record.data_source))
         if record.flags:
-            flagged += 1
-    if flagged:
-        out.flags[_NORMALIZED] = out.flags.get(_NORMALIZED, 0) + flagged
+            shared: tuple[str, ...] = record.flags  # type: ignore[assignment]  # see above
+            flagged[shared] = flagged.get(shared, 0) + 1
+    for flag_set, count in flagged.items():
+        for flag in flag_set:
+            out.flags[flag] = out.flags.get(flag, 0) + count
     rejected = _full_path(slow, policy, reference, now, out)
     out.flag_split_wells()
     return Processed(out.normalized, rejected, out.flags)
 
 
 _encode_into: Final = ENCODER.encode_into
-_NORMALIZED: Final = Flag.IDENTIFIER_NORMALIZED.value
 
 
 class _FieldOf(msgspec.Struct):
