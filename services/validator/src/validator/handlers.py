@@ -14,7 +14,8 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.params import NoCast
 from prometheus_client import Counter, Histogram
 
 from contracts import SCHEMA_VERSION
@@ -56,6 +57,12 @@ def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
     )
 
 
+async def _raw_records(message: StreamMessage[Any]) -> Any:
+    """Hand the handler the consumer records: it reads each body itself (one that is not
+    a record is a dead letter), so FastStream's own JSON decoding of the batch is waste."""
+    return message.raw_message
+
+
 def register(
     broker: KafkaBroker,
     producer: Producer,
@@ -74,11 +81,11 @@ def register(
         max_poll_interval_ms=settings.max_poll_interval_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_records,
     )
-    async def validate(message: KafkaMessage) -> None:
+    async def validate(records: NoCast[tuple["ConsumerRecord[Any, Any]", ...]]) -> None:
         started = time.perf_counter()
-        records = message.raw_message
-        raw = [to_raw(r) for r in (records if isinstance(records, tuple) else (records,))]
+        raw = [to_raw(r) for r in records]
         refs = await reference.lookup(wells_of(raw)) if reference is not None else None
         result = process_batch(raw, policy, refs)
         await publish(producer, settings, result)
