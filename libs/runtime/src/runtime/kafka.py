@@ -47,24 +47,30 @@ class Producer:
     record, which matters at pipeline rates; consumers stay FastStream subscribers."""
 
     def __init__(self, settings: Settings, *, client_id: str) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id=client_id,
-            **_PRODUCER_CONFIG,
-        )
+        self._servers = settings.kafka_bootstrap_servers
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
+        # Built here, not in __init__: aiokafka needs a running event loop, and apps are
+        # composed before uvicorn starts one.
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._servers, client_id=self._client_id, **_PRODUCER_CONFIG
+        )
         await self._producer.start()
 
     async def stop(self, within: float = 10.0) -> None:
         # An idempotent producer retries unacknowledged batches for as long as Kafka is
         # away; shutdown must not wait for ever (what was not acknowledged was not
         # committed either, so it is redelivered).
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._producer.stop(), within)
+        if self._producer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._producer.stop(), within)
 
     async def send_all(self, messages: Iterable[Outgoing]) -> int:
         """Send every message, then wait until Kafka acknowledged all of them."""
+        if self._producer is None:
+            raise RuntimeError("the producer is not started")
         send = self._producer.send
         pending = [
             await send(topic, value, key=key, headers=headers)
