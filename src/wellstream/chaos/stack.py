@@ -50,7 +50,12 @@ def dedicated_kafka(workdir: Path) -> Iterator[tuple[str, int]]:
 
 
 def _prefix() -> str:
-    return "C" + uuid.uuid4().hex[:9].upper()  # upper case: the validator's canonical form
+    # Letters only, upper case: already in the validator's canonical form (which drops
+    # leading zeros from digit runs, so "CA05..." would be stored as "CA5...").
+    return "C" + uuid.uuid4().hex[:9].upper().translate(_DIGITS_TO_LETTERS)
+
+
+_DIGITS_TO_LETTERS = str.maketrans("0123456789", "GHIJKLMNOP")
 
 
 def _validator(
