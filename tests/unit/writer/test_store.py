@@ -98,13 +98,3 @@ async def test_failures_that_do_not_blame_the_rows_propagate(error: Exception) -
 )
 def test_is_rejection(error: BaseException, expected: bool) -> None:
     assert is_rejection(error) is expected
-
-
-async def test_records_without_kafka_are_inserted_without_a_token() -> None:
-    fake = FakeClickHouse()
-
-    rejected = await Store(cast(ClickHouse, fake)).insert_records(part([1, -1, 1]).records)
-
-    assert [r.record.record_id for r in rejected] == ["w:1"]
-    assert len(fake.rows) == 2
-    assert set(fake.tokens) == {None}

@@ -70,7 +70,7 @@ class _WaitRetryAfter:
     """The server's ``Retry-After`` when it gave one (capped), else jittered backoff."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.backoff = wait_exponential_jitter(initial=initial, max=maximum)
+        self.backoff = wait_exponential_jitter(multiplier=initial, max=maximum)
         self.maximum = maximum
 
     def __call__(self, state: RetryCallState) -> float:

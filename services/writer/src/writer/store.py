@@ -17,7 +17,7 @@ from contracts import CanonicalRecord, DeadLetter
 from runtime.clickhouse import ClickHouse, is_transient
 from writer import deadletters, metrics
 from writer.fastpath import JSON_INPUT, Rows
-from writer.sink import HISTORY_COLUMNS, HISTORY_TABLE, Slice, offset_slices, to_columns
+from writer.sink import HISTORY_COLUMNS, HISTORY_TABLE, Slice, to_columns
 
 #: Server error codes that blame the data, not the server: splitting the insert finds
 #: the row. Anything else (a missing table, a permission) would blame every row.
@@ -86,11 +86,10 @@ class Store:
         metrics.INSERT_SECONDS.labels(HISTORY_TABLE).observe(time.perf_counter() - started)
         metrics.ROWS_INSERTED.labels(HISTORY_TABLE).inc(rows.count)
 
-    async def write(self, part: Slice, *, deduplicate: bool = True) -> list[Rejection]:
+    async def write(self, part: Slice) -> list[Rejection]:
         """Insert ``part``; return the rows ClickHouse rejected (the rest is stored)."""
-        token = part.token if deduplicate else None
         try:
-            await self._insert(HISTORY_TABLE, to_columns(part), HISTORY_COLUMNS, token)
+            await self._insert(HISTORY_TABLE, to_columns(part), HISTORY_COLUMNS, part.token)
         except Exception as exc:
             if not is_rejection(exc):
                 raise
@@ -102,18 +101,10 @@ class Store:
             metrics.INSERT_SPLITS.inc()
             left, right = part.split()
             return [
-                *await self.write(left, deduplicate=deduplicate),
-                *await self.write(right, deduplicate=deduplicate),
+                *await self.write(left),
+                *await self.write(right),
             ]
         return []
-
-    async def insert_records(self, records: Sequence[CanonicalRecord]) -> list[Rejection]:
-        """The insert path without Kafka: the same columns and the same split on rejection,
-        no deduplication token (there is no offset range to derive it from)."""
-        rejections: list[Rejection] = []
-        for part in offset_slices(records):
-            rejections += await self.write(part, deduplicate=False)
-        return rejections
 
     async def write_dead_letters(
         self, letters: Sequence[tuple[DeadLetter, int, int]], token: str
