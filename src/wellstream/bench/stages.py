@@ -112,7 +112,7 @@ async def _writer(records: int, runs: int) -> list[Result]:
     from writer.config import WriterSettings
     from writer.pipeline import store_normalized
     from writer.schema import migrate
-    from writer.store import Store
+    from writer.store import INSERT_SETTINGS, Store
 
     async def no_dead_letters(letters: object) -> None:
         raise AssertionError(f"unexpected dead letters: {letters}")
@@ -145,7 +145,8 @@ async def _writer(records: int, runs: int) -> list[Result]:
             started = time.perf_counter()
             # Without this, every run after the first is recognised as a repeat of the
             # same block and skipped: the floor must write its rows, as the writer does.
-            no_dedup = {"insert_deduplicate": 0}
+            # The engine settings the writer's inserts use apply to the floor's as well.
+            no_dedup = {**INSERT_SETTINGS, "insert_deduplicate": 0}
             await ch.insert("bench_bare", columns, sink.HISTORY_COLUMNS, settings=no_dedup)
             floor.append(len(columns[0]) / (time.perf_counter() - started))
         ch.close()

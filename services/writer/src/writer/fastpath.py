@@ -45,6 +45,9 @@ JSON_INPUT: Final = {
     "input_format_null_as_default": 0,
     "date_time_input_format": "best_effort",  # ISO 8601 with a zone
     "precise_float_parsing": 1,  # the same double Python reads, to the last bit
+    # A chunk is one consumer batch at most: splitting its parsing over threads costs
+    # more than it saves (measured on 2 cores: 153k -> 170k rows/s without it).
+    "input_format_parallel_parsing": 0,
 }
 
 

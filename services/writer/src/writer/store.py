@@ -55,11 +55,19 @@ class Rejection:
     reason: str
 
 
+#: Every insert: no ReplacingMergeTree merge of the block being inserted. Reads never
+#: depend on it (they take argMax by version per record) and background merges still
+#: collapse duplicates; sorting and folding each block twice, once per table, cost a
+#: fifth of the insert (measured: 119k -> 153k rows/s).
+INSERT_SETTINGS: Final = {"optimize_on_insert": 0}
+
+
 def _settings(token: str | None) -> dict[str, Any]:
     if token is None:
-        return {}
+        return dict(INSERT_SETTINGS)
     # The dependent view gets the same token, so `production` skips the block too.
     return {
+        **INSERT_SETTINGS,
         "insert_deduplication_token": token,
         "deduplicate_blocks_in_dependent_materialized_views": 1,
     }
