@@ -1,6 +1,7 @@
 """The writer's fault suite: exact accounting (records in = rows read, per well and in
 total, 0 lost, 0 doubled) through a replay from offset 0, a ClickHouse outage, kill -9 of
-the writer, kill -9 of the validator, Redis down for the validator, and a broker restart.
+the writer, a second writer joining and leaving the group (two rebalances), kill -9 of the
+validator, Redis down for the validator, and a broker restart.
 
 Every case runs at 100k records (``WELLSTREAM_FAULT_RECORDS`` and, for the cases through
 the validator, ``WELLSTREAM_FAULT_STACK_RECORDS``). Outages are kept short here (6 s of
@@ -54,6 +55,19 @@ async def test_clickhouse_down_for_longer_than_the_retries(
     # word boundaries: "10 failed calls" is not "0 failed calls"
     assert not re.search(r"\b0 failed calls", result.note), result.note
     assert not re.search(r"\b0 batches rewound", result.note), "the outage outlasted the retries"
+
+
+async def test_a_second_writer_joins_and_leaves_mid_stream(
+    target: cases.Target, clickhouse: ClickHouse
+) -> None:
+    result = await cases.rebalance(target, clickhouse, RECORDS)
+
+    assert_exact(result)
+    # three partitions: all to the first writer, split on the join, all back on the leave
+    moved = re.fullmatch(r"(\d+) partitions assigned, (\d+) revoked", result.note)
+    assert moved is not None, result.note
+    assert int(moved[1]) >= 6, result.note
+    assert int(moved[2]) >= 3, result.note
 
 
 async def test_kill_9_of_the_writer_mid_stream(target: cases.Target) -> None:

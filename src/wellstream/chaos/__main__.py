@@ -17,7 +17,7 @@ from wellstream import infra
 from wellstream.chaos import cases, data, stack
 from writer import schema
 
-_CASES = ("replay", "outage", "kill", "validator-kill", "redis", "broker")
+_CASES = ("replay", "outage", "kill", "rebalance", "validator-kill", "redis", "broker")
 _COLUMNS = ("case", "records", "current", "versions", "history_rows", "lost", "doubled")
 
 
@@ -42,6 +42,8 @@ async def _writer_cases(
         results.append(await outage)
     if "kill" in chosen:
         results.append(await cases.kill_writer(target, args.records))
+    if "rebalance" in chosen:
+        results.append(await cases.rebalance(target, ch, args.records))
     return results
 
 

@@ -152,6 +152,45 @@ async def clickhouse_outage(
     )
 
 
+async def rebalance(
+    target: Target, ch: ClickHouse, records: int, insert_delay: float = 0.3
+) -> Result:
+    """A second writer joins the group once a fifth of the records is committed and
+    leaves again at three fifths: partitions move twice, while inserts are in flight
+    (each insert is held ``insert_delay`` seconds, as on a loaded server). Batches are
+    small so that every partition has some on the way when it moves."""
+    prefix = uuid.uuid4().hex[:10]
+    settings = settings_for(target, prefix, batch_max_records=2_000)
+    started = time.monotonic()
+    await _publish(settings, records, prefix)
+    group, deadline = _group(settings), time_budget(records)
+    moved = _rebalances()
+    clients = [
+        ClickHouse(faulty(connect(target.clickhouse_url), Outage(), insert_delay)) for _ in range(2)
+    ]
+    first, second = (create_app(settings, clickhouse=client) for client in clients)
+    try:
+        async with first.router.lifespan_context(first):
+            await data.wait_committed(target.bootstrap, group, records // 5, deadline)
+            async with second.router.lifespan_context(second):
+                await data.wait_committed(target.bootstrap, group, records * 3 // 5, deadline)
+            await data.wait_committed(target.bootstrap, group, records, deadline)
+    finally:
+        for client in clients:
+            client.close()
+    moved = {event: count - moved[event] for event, count in _rebalances().items()}
+    note = f"{moved['assigned']:g} partitions assigned, {moved['revoked']:g} revoked"
+    return result_of("rebalance", prefix, records, await data.counts(ch, prefix), started, note)
+
+
+def _rebalances() -> dict[str, float]:
+    return {
+        event: REGISTRY.get_sample_value("wellstream_writer_rebalances_total", {"event": event})
+        or 0.0
+        for event in ("assigned", "revoked")
+    }
+
+
 def _rewinds() -> float:
     value = REGISTRY.get_sample_value(
         "wellstream_writer_batch_failures_total", {"topic": "normalized"}

@@ -1,7 +1,8 @@
 """Fault injection at the ClickHouse client adapter, for the fault suite.
 
 ``FaultyClient`` wraps a clickhouse-connect client and fails every call, the way an
-unreachable server does, while an ``Outage`` is on. The adapter above it
+unreachable server does, while an ``Outage`` is on; it can also hold every insert for a
+while, the way a loaded server does (``insert_delay``). The adapter above it
 (``runtime.clickhouse.ClickHouse``) sees the same errors as in production, so its
 retries, and the consumer's rewind once they run out, are what gets tested.
 """
@@ -34,16 +35,22 @@ class Outage:
 class FaultyClient:
     """Delegates to ``client``; inserts, queries and commands fail during an outage."""
 
-    def __init__(self, client: Client, outage: Outage) -> None:
+    def __init__(self, client: Client, outage: Outage, insert_delay: float = 0.0) -> None:
         self._client = client
         self._outage = outage
+        self._insert_delay = insert_delay
+
+    def _before_insert(self) -> None:
+        self._outage.check()
+        # The adapter runs the sync client in a worker thread: this holds that thread.
+        time.sleep(self._insert_delay)
 
     def insert(self, *args: Any, **kwargs: Any) -> Any:
-        self._outage.check()
+        self._before_insert()
         return self._client.insert(*args, **kwargs)
 
     def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
-        self._outage.check()
+        self._before_insert()
         return self._client.raw_insert(*args, **kwargs)
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
@@ -58,6 +65,6 @@ class FaultyClient:
         return getattr(self._client, name)
 
 
-def faulty(client: Client, outage: Outage) -> Client:
+def faulty(client: Client, outage: Outage, insert_delay: float = 0.0) -> Client:
     """``client`` behind the fault switch, typed as the client it stands in for."""
-    return cast(Client, FaultyClient(client, outage))
+    return cast(Client, FaultyClient(client, outage, insert_delay))
