@@ -155,17 +155,24 @@ def expected_oil(count: int) -> float:
     return float(sum(100.0 + i % 7 for i in range(count)))
 
 
+#: Days a raw well reports before its records start over from a second source: the
+#: validator rejects periods in the future, and 50 wells x 9,000 days end in 2024.
+RAW_DAYS: Final = 9_000
+
+
 def raw(i: int, prefix: str) -> bytes:
-    """The ``i``-th synthetic raw daily record (what upstream sends to the validator)."""
-    day = _EPOCH + timedelta(days=i // WELLS)
+    """The ``i``-th synthetic raw daily record (what upstream sends to the validator).
+    Past ``WELLS * RAW_DAYS`` records the days start over from another data source,
+    which makes them other records (the source is part of the natural key)."""
+    cycle, step = divmod(i // WELLS, RAW_DAYS)
     return orjson.dumps(
         {
             "well_code": f"{prefix}-{i % WELLS}",
-            "production_period": day.isoformat(),
+            "production_period": (_EPOCH + timedelta(days=step)).isoformat(),
             "field_code": "F1",
             "days_on_production": 1,
             "oil_production_kbd": 0.1 + (i % 7) / 1000,
-            "data_source": "chaos",
+            "data_source": "chaos" if cycle == 0 else f"chaos-{cycle + 1}",
         }
     )
 
