@@ -15,6 +15,19 @@ from wellstream import infra
 
 @contextlib.contextmanager
 def environment() -> Iterator[None]:
+    """The variables it sets are taken back on exit: the next benchmark must not be
+    pointed at a broker that stopped with this one."""
+    saved = dict(os.environ)
+    try:
+        with _services():
+            yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _services() -> Iterator[None]:
     with (
         tempfile.TemporaryDirectory(prefix="wellstream-bench-") as tmp,
         contextlib.ExitStack() as stack,
