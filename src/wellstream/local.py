@@ -107,13 +107,32 @@ Ctrl-C stops everything.
 """
 
 
+class _Server(uvicorn.Server):
+    """A server among several in one process: ``serve`` handles the signals once for
+    all of them. (Each uvicorn server installs its own handlers and raises the signal
+    again once it stopped; with four of them, one Ctrl-C stopped one server and the
+    signal raised again cancelled the others mid-shutdown, hanging the exit.)"""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(apps: dict[str, FastAPI], key: str) -> None:
-    servers = []
+    servers: list[uvicorn.Server] = []
     for name, app in apps.items():
         config = uvicorn.Config(
             app, host="127.0.0.1", port=PORTS[name], log_config=None, lifespan="on"
         )
-        servers.append(uvicorn.Server(config))
+        servers.append(_Server(config))
+
+    def stop() -> None:  # every server shuts down gracefully, however many signals come
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
     # Start the writer first so migrations exist before anything reads.
     first = asyncio.create_task(servers[0].serve())
     await _started(servers[:1], [first])
@@ -137,10 +156,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run() -> None:
-    # SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does, broker included.
+    # SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does, broker included:
+    # while the services start, both interrupt; while they run, `serve` handles both.
     signal.signal(signal.SIGTERM, _interrupt)
     logs.configure(os.environ.get("WELLSTREAM_LOG_LEVEL", "INFO"), json=False)
     with infrastructure():
         key = dev_api_key()
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(build_apps(), key))
+        # Stopping: a repeated Ctrl-C (``uv run`` forwards the terminal's, so one press
+        # can arrive twice) must not cut the broker's and Redis' stop short.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
