@@ -21,11 +21,10 @@ from contracts import SCHEMA_VERSION, DeadLetter, topics
 from writer import deadletters, metrics, sink
 from writer.cache import Invalidation
 from writer.config import WriterSettings
-from writer.pipeline import Publish, store_normalized
+from writer.pipeline import Outgoing, Publish, store_normalized
 from writer.store import Store
 
 Records = tuple[ConsumerRecord, ...]
-Outgoing = tuple[DeadLetter, bytes | None, dict[str, str]]
 
 
 async def _raw_records(message: StreamMessage[Any]) -> Any:

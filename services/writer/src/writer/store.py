@@ -7,7 +7,7 @@ they propagate, so the consumer rewinds the batch and commits nothing.
 
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -62,9 +62,7 @@ class Rejection:
 INSERT_SETTINGS: Final = {"optimize_on_insert": 0}
 
 
-def _settings(token: str | None) -> dict[str, Any]:
-    if token is None:
-        return dict(INSERT_SETTINGS)
+def _settings(token: str) -> dict[str, Any]:
     # The dependent view gets the same token, so `production` skips the block too.
     return {
         **INSERT_SETTINGS,
@@ -77,22 +75,24 @@ class Store:
     def __init__(self, ch: ClickHouse) -> None:
         self.ch = ch
 
-    async def _insert(
-        self, table: str, columns: list[list[Any]], names: Sequence[str], token: str | None
-    ) -> None:
+    async def _timed(self, table: str, rows: int, insert: Awaitable[None]) -> None:
         started = time.perf_counter()
-        await self.ch.insert(table, columns, names, settings=_settings(token))
+        await insert
         metrics.INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
-        metrics.ROWS_INSERTED.labels(table).inc(len(columns[0]))
+        metrics.ROWS_INSERTED.labels(table).inc(rows)
+
+    async def _insert(
+        self, table: str, columns: list[list[Any]], names: Sequence[str], token: str
+    ) -> None:
+        insert = self.ch.insert(table, columns, names, settings=_settings(token))
+        await self._timed(table, len(columns[0]), insert)
 
     async def write_rows(self, rows: Rows) -> None:
         """One ``JSONEachRow`` insert of a chunk the fast path prepared. A rejection
         raises: the caller hands the chunk to :meth:`write`, which isolates the row."""
-        started = time.perf_counter()
         settings = {**JSON_INPUT, **_settings(rows.token)}
-        await self.ch.insert_raw(HISTORY_TABLE, rows.body, "JSONEachRow", settings=settings)
-        metrics.INSERT_SECONDS.labels(HISTORY_TABLE).observe(time.perf_counter() - started)
-        metrics.ROWS_INSERTED.labels(HISTORY_TABLE).inc(rows.count)
+        insert = self.ch.insert_raw(HISTORY_TABLE, rows.body, "JSONEachRow", settings=settings)
+        await self._timed(HISTORY_TABLE, rows.count, insert)
 
     async def write(self, part: Slice) -> list[Rejection]:
         """Insert ``part``; return the rows ClickHouse rejected (the rest is stored)."""
