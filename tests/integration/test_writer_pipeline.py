@@ -17,6 +17,7 @@ from wellstream.chaos import data as chaos
 from writer import fastpath, sink
 from writer.app import create_app
 from writer.config import WriterSettings
+from writer.handlers import consumer_group
 from writer.store import Store
 
 pytestmark = pytest.mark.integration
@@ -30,9 +31,10 @@ def writer_settings(**overrides: object) -> WriterSettings:
 
 async def run_until_committed(settings: WriterSettings, target: int) -> int:
     app = create_app(settings)
-    group = f"{settings.consumer_group_prefix}.writer"
     async with app.router.lifespan_context(app):
-        return await chaos.wait_committed(settings.kafka_bootstrap_servers, group, target, 60)
+        return await chaos.wait_committed(
+            settings.kafka_bootstrap_servers, consumer_group(settings), target, 60
+        )
 
 
 async def test_records_land_once_and_a_replay_changes_nothing(
@@ -98,7 +100,7 @@ async def test_bad_messages_become_dead_letters_in_clickhouse(
     async with app.router.lifespan_context(app):
         assert (
             await chaos.wait_committed(
-                settings.kafka_bootstrap_servers, f"{settings.consumer_group_prefix}.writer", 12, 30
+                settings.kafka_bootstrap_servers, consumer_group(settings), 12, 30
             )
             == 12
         )

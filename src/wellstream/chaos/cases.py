@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,9 +24,11 @@ from prometheus_client import REGISTRY
 from runtime.clickhouse import ClickHouse, connect
 from runtime.kafka import ensure_topics
 from wellstream.chaos import data
+from wellstream.infra import free_port
 from writer.app import create_app
 from writer.config import WriterSettings
 from writer.faults import Outage, faulty
+from writer.handlers import consumer_group
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,6 @@ def settings_for(target: Target, tag: str, **overrides: Any) -> WriterSettings:
     )
 
 
-def _group(settings: WriterSettings) -> str:
-    return f"{settings.consumer_group_prefix}.writer"
-
-
 def result_of(
     case: str, prefix: str, records: int, counts: data.Counts, started: float, note: str = ""
 ) -> Result:
@@ -115,7 +112,9 @@ async def replay(target: Target, ch: ClickHouse, records: int) -> Result:
     ):
         app = create_app(run)
         async with app.router.lifespan_context(app):
-            await data.wait_committed(target.bootstrap, _group(run), records, time_budget(records))
+            await data.wait_committed(
+                target.bootstrap, consumer_group(run), records, time_budget(records)
+            )
     return result_of(
         "replay from offset 0", prefix, records, await data.counts(ch, prefix), started
     )
@@ -137,11 +136,14 @@ async def clickhouse_outage(
     try:
         async with app.router.lifespan_context(app):
             await data.wait_committed(
-                target.bootstrap, _group(settings), records // 5, time_budget(records)
+                target.bootstrap, consumer_group(settings), records // 5, time_budget(records)
             )
             outage.start(outage_seconds)
             await data.wait_committed(
-                target.bootstrap, _group(settings), records, time_budget(records) + outage_seconds
+                target.bootstrap,
+                consumer_group(settings),
+                records,
+                time_budget(records) + outage_seconds,
             )
     finally:
         client.close()
@@ -163,7 +165,7 @@ async def rebalance(
     settings = settings_for(target, prefix, batch_max_records=2_000)
     started = time.monotonic()
     await _publish(settings, records, prefix)
-    group, deadline = _group(settings), time_budget(records)
+    group, deadline = consumer_group(settings), time_budget(records)
     moved = _rebalances()
     clients = [
         ClickHouse(faulty(connect(target.clickhouse_url), Outage(), insert_delay)) for _ in range(2)
@@ -196,13 +198,6 @@ def _rewinds() -> float:
         "wellstream_writer_batch_failures_total", {"topic": "normalized"}
     )
     return value or 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _spawn(settings: WriterSettings, log: Path) -> subprocess.Popen[bytes]:
@@ -251,7 +246,7 @@ async def kill_writer(target: Target, records: int, kill_at: float = 0.3) -> Res
     started = time.monotonic()
     await _publish(settings, records, prefix)
     log = target.workdir / f"kill-{prefix}.log"
-    group, deadline = _group(settings), time_budget(records)
+    group, deadline = consumer_group(settings), time_budget(records)
     first = _spawn(settings, log)
     try:
         reached = await data.wait_committed(

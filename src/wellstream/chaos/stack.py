@@ -27,9 +27,10 @@ from runtime.clickhouse import ClickHouse
 from runtime.kafka import ensure_topics
 from wellstream import infra
 from wellstream.chaos import data
-from wellstream.chaos.cases import Result, Target, free_port, result_of, settings_for, time_budget
+from wellstream.chaos.cases import Result, Target, result_of, settings_for, time_budget
 from writer.app import create_app
 from writer.config import WriterSettings
+from writer.handlers import consumer_group
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Stack(Target):
 @contextlib.contextmanager
 def dedicated_kafka(workdir: Path) -> Iterator[tuple[str, int]]:
     """A broker of one case's own (it gets restarted): bootstrap and controller port."""
-    port, controller = free_port(), free_port()
+    port, controller = infra.free_port(), infra.free_port()
     args = ("--port", str(port), "--controller-port", str(controller), "--data-dir", str(workdir))
     infra.script("kafka.sh", "start", *args)
     try:
@@ -64,7 +65,7 @@ def _validator(
     env = {
         **os.environ,
         **{f"WELLSTREAM_{k.upper()}": v for k, v in extra.items()},
-        "WELLSTREAM_PORT": str(free_port()),
+        "WELLSTREAM_PORT": str(infra.free_port()),
         "WELLSTREAM_LOG_LEVEL": "WARNING",
         "WELLSTREAM_REDIS_URL": redis_url,
         "WELLSTREAM_REFERENCE_RETRY_FOR_S": "3",
@@ -121,8 +122,7 @@ async def _drain(settings: WriterSettings, records: int) -> int:
     bootstrap, deadline = settings.kafka_bootstrap_servers, time_budget(records)
     await data.wait_committed(bootstrap, _validator_group(settings), records, deadline)
     normalized = await data.end_offsets(bootstrap, settings.topic_normalized)
-    writer_group = f"{settings.consumer_group_prefix}.writer"
-    await data.wait_committed(bootstrap, writer_group, normalized, deadline)
+    await data.wait_committed(bootstrap, consumer_group(settings), normalized, deadline)
     return normalized
 
 

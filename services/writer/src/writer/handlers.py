@@ -67,6 +67,11 @@ class _RebalanceMetrics(ConsumerRebalanceListener):  # type: ignore[misc]
         metrics.REBALANCES.labels("assigned").inc(len(assigned))
 
 
+def consumer_group(settings: WriterSettings) -> str:
+    """The group of the writers of normalized records (its dead letters use another)."""
+    return f"{settings.consumer_group_prefix}.writer"
+
+
 def _subscriber(broker: KafkaBroker, settings: WriterSettings, topic: str, group: str) -> Any:
     return broker.subscriber(
         topic,
@@ -96,7 +101,7 @@ def register(
 ) -> None:
     """Declare both subscribers on ``broker`` (before it starts). With ``invalidation``,
     the generations of what each batch inserted are bumped before it is committed."""
-    group = f"{settings.consumer_group_prefix}.writer"
+    group = consumer_group(settings)
 
     async def on_normalized(batch: NoCast[Records], consumer: Consumer) -> None:
         metrics.BATCH_RECORDS.labels("normalized").observe(len(batch))
