@@ -166,7 +166,7 @@ async def rebalance(
     started = time.monotonic()
     await _publish(settings, records, prefix)
     group, deadline = consumer_group(settings), time_budget(records)
-    moved = _rebalances()
+    before = _rebalances()
     clients = [
         ClickHouse(faulty(connect(target.clickhouse_url), Outage(), insert_delay)) for _ in range(2)
     ]
@@ -180,24 +180,22 @@ async def rebalance(
     finally:
         for client in clients:
             client.close()
-    moved = {event: count - moved[event] for event, count in _rebalances().items()}
+    moved = {event: count - before[event] for event, count in _rebalances().items()}
     note = f"{moved['assigned']:g} partitions assigned, {moved['revoked']:g} revoked"
     return result_of("rebalance", prefix, records, await data.counts(ch, prefix), started, note)
 
 
+def _counted(counter: str, labels: dict[str, str]) -> float:
+    """A writer counter as this process's writers have counted it so far."""
+    return REGISTRY.get_sample_value(f"wellstream_writer_{counter}_total", labels) or 0.0
+
+
 def _rebalances() -> dict[str, float]:
-    return {
-        event: REGISTRY.get_sample_value("wellstream_writer_rebalances_total", {"event": event})
-        or 0.0
-        for event in ("assigned", "revoked")
-    }
+    return {event: _counted("rebalances", {"event": event}) for event in ("assigned", "revoked")}
 
 
 def _rewinds() -> float:
-    value = REGISTRY.get_sample_value(
-        "wellstream_writer_batch_failures_total", {"topic": "normalized"}
-    )
-    return value or 0.0
+    return _counted("batch_failures", {"topic": "normalized"})
 
 
 def _spawn(settings: WriterSettings, log: Path) -> subprocess.Popen[bytes]:
