@@ -6,13 +6,10 @@ import sys
 
 
 def _migrate() -> None:
-    from runtime.clickhouse import ClickHouse, connect
     from runtime.settings import Settings, load
-    from writer.schema import migrate
+    from writer.app import migrate
 
-    settings = load(Settings)
-    ch = ClickHouse(connect(settings.clickhouse_url))
-    applied = asyncio.run(migrate(ch))
+    applied = asyncio.run(migrate(load(Settings)))
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 

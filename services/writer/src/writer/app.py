@@ -19,7 +19,7 @@ from runtime import kafka, logs
 from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse, connect
 from runtime.http import create_app as create_http_app
-from runtime.settings import load
+from runtime.settings import Settings, load
 from writer import handlers, metrics, schema
 from writer.cache import Invalidation
 from writer.config import WriterSettings
@@ -89,7 +89,8 @@ def create_app(
     )
 
 
-async def _migrate(settings: WriterSettings) -> list[str]:
+async def migrate(settings: Settings) -> list[str]:
+    """Apply the pending migrations to ``settings.clickhouse_url``; their names."""
     ch = ClickHouse(connect(settings.clickhouse_url))
     try:
         return await schema.migrate(ch)
@@ -106,7 +107,7 @@ def main() -> None:
     settings = load(WriterSettings)
     logs.configure(settings.log_level, json=settings.log_json)
     if command == "migrate":
-        applied = asyncio.run(_migrate(settings))
+        applied = asyncio.run(migrate(settings))
         print(f"applied: {', '.join(applied) or 'nothing (schema up to date)'}")
         return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
