@@ -53,22 +53,6 @@ def test_column_values(changes: dict[str, object], column: str, expected: object
     assert value == expected
 
 
-def test_slices_group_by_partition_in_offset_order() -> None:
-    lineage = [("t", 0, 5, record(0)), ("t", 1, 9, record(1)), ("t", 0, 6, record(2))]
-
-    parts = sink.slices(lineage)
-
-    assert [(p.partition, p.offsets, p.token) for p in parts] == [
-        (0, [5, 6], "t/0/5-6"),
-        (1, [9], "t/1/9-9"),
-    ]
-
-
-def test_slices_refuse_offsets_out_of_order() -> None:
-    with pytest.raises(ValueError, match="out of order"):
-        sink.slices([("t", 0, 6, record(0)), ("t", 0, 5, record(1))])
-
-
 def test_a_split_slice_keeps_every_row_once_with_narrower_tokens() -> None:
     part = sink.Slice("t", 3, [record(i) for i in range(5)], [10, 11, 12, 13, 14])
 

@@ -51,21 +51,22 @@ def _rejection_letter(rejection: Rejection) -> Outgoing:
 
 
 async def _store_models(chunk: Chunk, store: Store, stored: Stored) -> list[Outgoing]:
-    good: list[tuple[str, int, int, CanonicalRecord]] = []
+    # A chunk is one partition's messages in offset order (``sink.chunks``): one slice.
+    part = sink.Slice(chunk[0].topic, chunk[0].partition)
     letters: list[Outgoing] = []
     for msg in chunk:
         parsed = sink.parse(msg.value)
         if isinstance(parsed, CanonicalRecord):
-            good.append((msg.topic, msg.partition, msg.offset, parsed))
+            part.add(parsed, msg.offset)
             continue
         where = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         letters.append((deadletters.rejected(msg.value, parsed, **where), msg.key, _headers(msg)))
-    for part in sink.slices(good):
+    if part:
         rejected = await store.write(part)
         letters += [_rejection_letter(r) for r in rejected]
         stored.rows += len(part) - len(rejected)
-    stored.wells.update(r.well_code for _, _, _, r in good)
-    stored.fields.update(r.field_code for _, _, _, r in good)
+    stored.wells.update(r.well_code for r in part.records)
+    stored.fields.update(r.field_code for r in part.records)
     metrics.CHUNKS.labels("model").inc()
     return letters
 

@@ -136,21 +136,6 @@ def to_columns(part: Slice) -> list[list[Any]]:
     return columns
 
 
-def slices(lineage: Iterable[tuple[str, int, int, CanonicalRecord]]) -> list[Slice]:
-    """Group ``(topic, partition, offset, record)`` into per-partition slices."""
-    by_partition: dict[tuple[str, int], Slice] = {}
-    for topic, partition, offset, record in lineage:
-        key = (topic, partition)
-        part = by_partition.get(key)
-        if part is None:
-            part = by_partition[key] = Slice(topic, partition)
-        part.add(record, offset)
-    for part in by_partition.values():
-        if part.offsets != sorted(part.offsets):
-            raise ValueError(f"offsets out of order in {part.topic}/{part.partition}")
-    return list(by_partition.values())
-
-
 def chunks(batch: Iterable[ConsumerRecord], size: int) -> list[list[ConsumerRecord]]:
     """The messages of ``batch`` per partition in offset order, cut where the offset
     crosses a multiple of ``size``. Each chunk is one insert; a replay whose batches are
