@@ -12,10 +12,11 @@ from contracts import ErrorCode
 from contracts.units import Quantity, factor_to_canonical
 from validator.normalize import (
     MAX_REVISION,
-    RATE_TO_TOTAL,
     canonical_code,
     derived,
     parse_period,
+    rate_from_total,
+    total_from_rate,
     unit_of,
 )
 from validator.parse import Fields
@@ -124,10 +125,10 @@ def _streams(
             value = volume["value"]
             if factor is not None and value is not None:
                 total = value * factor
-                rate = total / days / RATE_TO_TOTAL if days else None
+                rate = rate_from_total(total, days) if days else None
                 original[name] = Original(value, volume["unit"])
         if total is None and (rate := fields[rate_field]) is not None:
-            total = rate * days * RATE_TO_TOTAL if days else None
+            total = total_from_rate(rate, days) if days else None
         check_rate(quantity, rate_field, rate, policy, out)
         record[rate_field] = rate
         record[total_field] = total

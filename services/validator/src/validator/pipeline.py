@@ -17,7 +17,7 @@ from contracts.topics import HEADER_ACCEPTED_AT
 from validator import canonical
 from validator.enrich import WellRef, enrich
 from validator.fastpath import FastPath
-from validator.normalize import VERSION_SHIFT, canonical_code, record_id
+from validator.normalize import canonical_code, record_id, version
 from validator.parse import Rejected, decode, fields_of
 from validator.rules import Findings, Flag, Policy
 from validator.structs import CANONICAL_DECODER, ENCODER, Canonical, RawMessage
@@ -141,7 +141,7 @@ class _Output:
         record.source_offset = message.offset
         record.ingested_at = at
         record.normalized_at = self.now
-        record.version = (record.revision << VERSION_SHIFT) | accepted  # normalize.version
+        record.version = version(record.revision, accepted)
         self.add(record, message.correlation_id)
 
     def flag_split_wells(self) -> None:
