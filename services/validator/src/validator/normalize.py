@@ -19,12 +19,6 @@ VERSION_SHIFT: Final = 42
 MAX_REVISION: Final = (1 << (64 - VERSION_SHIFT)) - 1
 
 _UNITS: Final = {unit.value.lower(): unit for unit in Unit}
-_RATE_UNITS: Final = {
-    Quantity.OIL: "kbd",
-    Quantity.WATER: "kbd",
-    Quantity.LIQUIDS: "kbd",
-    Quantity.GAS: "MMcf/d",
-}
 #: A kbd rate or MMcf/d rate times days gives thousands of bbl or Mcf.
 RATE_TO_TOTAL: Final = 1_000.0
 blake2b: Final = hashlib.blake2b
@@ -63,10 +57,6 @@ def parse_period(text: str) -> Period | None:
 def unit_of(text: str) -> Unit | None:
     """The unit named by ``text`` (case-insensitive), or None when unknown."""
     return _UNITS.get(text.strip().lower())
-
-
-def rate_unit(quantity: Quantity) -> str:
-    return _RATE_UNITS[quantity]
 
 
 def total_from_rate(rate: float | None, days: int) -> float | None:
