@@ -1,13 +1,9 @@
 """Validator settings: consumer tuning, rule thresholds and severities, reference data."""
 
-from typing import Literal
-
 from pydantic import Field, field_validator
 
 from runtime.settings import Settings
-from validator.rules import RULES
-
-Severity = Literal["reject", "flag"]
+from validator.rules import RULES, Severity
 
 
 class ValidatorSettings(Settings):
