@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
+from runtime import kafka
 from wellstream import infra
 
 
@@ -58,14 +59,11 @@ def fresh_topics() -> dict[str, str]:
 
 
 def producer() -> AIOKafkaProducer:
-    """A producer configured as the services' own (idempotent, acks=all, lz4)."""
+    """A producer configured as the services' own (idempotent, acks=all, lz4), but with
+    aiokafka's default request timeout."""
+    config = kafka.PRODUCER_CONFIG | {"request_timeout_ms": 40_000}
     return AIOKafkaProducer(
-        bootstrap_servers=os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"],
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-        compression_type="lz4",
+        bootstrap_servers=os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"], **config
     )
 
 

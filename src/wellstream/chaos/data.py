@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import CanonicalRecord, topics
+from runtime import kafka
 from runtime.clickhouse import ClickHouse
 
 WELLS: Final = 50
@@ -49,14 +50,10 @@ def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
 
 async def publish(bootstrap: str, topic: str, count: int, prefix: str, version: int = 1) -> None:
     """Publish ``count`` records (keyed by well) and wait until every one is acknowledged."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=20,
-        max_batch_size=1024 * 1024,
-        compression_type="lz4",
-    )
+    # The services' settings, with a longer linger for fuller batches and aiokafka's
+    # default request timeout.
+    config = kafka.PRODUCER_CONFIG | {"linger_ms": 20, "request_timeout_ms": 40_000}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **config)
     await producer.start()
     try:
         pending = []

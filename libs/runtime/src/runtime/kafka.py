@@ -16,7 +16,9 @@ from runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 
-_PRODUCER_CONFIG: dict[str, Any] = {
+#: Every service's producer settings; other producers (backfill, bench, chaos) start from
+#: these and override what their workload needs.
+PRODUCER_CONFIG: dict[str, Any] = {
     "enable_idempotence": True,
     "acks": "all",
     "linger_ms": 5,
@@ -32,7 +34,7 @@ def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
-        **_PRODUCER_CONFIG,
+        **PRODUCER_CONFIG,
         logger=logging.getLogger(f"wellstream.{client_id}"),
     )
 
@@ -55,7 +57,7 @@ class Producer:
         # Built here, not in __init__: aiokafka needs a running event loop, and apps are
         # composed before uvicorn starts one.
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._servers, client_id=self._client_id, **_PRODUCER_CONFIG
+            bootstrap_servers=self._servers, client_id=self._client_id, **PRODUCER_CONFIG
         )
         await self._producer.start()
 

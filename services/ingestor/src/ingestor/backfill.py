@@ -18,7 +18,6 @@ from typing import IO, Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from contracts import DeadLetter
 from ingestor.config import IngestorSettings
 from ingestor.files import (
     FallbackDecoder,
@@ -29,7 +28,7 @@ from ingestor.files import (
     head_of,
 )
 from ingestor.parsing import Item
-from ingestor.publish import Tally, headers
+from ingestor.publish import Tally, dead_letter, headers
 from runtime import kafka, logs
 from runtime.settings import load
 
@@ -65,15 +64,13 @@ class ProgressBar:
 
 
 def producer_for(settings: IngestorSettings) -> AIOKafkaProducer:
+    """The services' producer settings, with a longer linger and request timeout for a
+    bulk load's full batches."""
+    config = kafka.PRODUCER_CONFIG | {"linger_ms": 20, "request_timeout_ms": 60_000}
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="ingestor-backfill",
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=20,
-        max_batch_size=1024 * 1024,
-        compression_type="lz4",
-        request_timeout_ms=60_000,
+        **config,
     )
 
 
@@ -189,8 +186,7 @@ async def _settle(sender: BatchSender, letters: list[Any], pending: Tally, total
 async def _dead_letter(
     producer: AIOKafkaProducer, settings: IngestorSettings, item: Item, sent: Any
 ) -> Any:
-    letter = DeadLetter.for_payload(item.raw, stage="ingestor", errors=item.errors, line=item.line)
-    return await producer.send(settings.topic_dlq, letter.model_dump_json().encode(), headers=sent)
+    return await producer.send(settings.topic_dlq, dead_letter(item), headers=sent)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -57,6 +57,12 @@ def headers(correlation_id: str, accepted_at_ms: int) -> dict[str, str]:
     }
 
 
+def dead_letter(item: Item) -> bytes:
+    """The DLQ message for an item that did not parse: its raw bytes, errors and line."""
+    letter = DeadLetter.for_payload(item.raw, stage="ingestor", errors=item.errors, line=item.line)
+    return letter.model_dump_json().encode()
+
+
 class Publisher:
     """Publishes through the service's FastStream broker (idempotent, ``acks=all``)."""
 
@@ -116,10 +122,7 @@ class Publisher:
         if item.key is not None:
             topic, key, body = self.raw_topic, item.key.encode(), item.raw
         else:
-            letter = DeadLetter.for_payload(
-                item.raw, stage="ingestor", errors=item.errors, line=item.line
-            )
-            topic, key, body = self.dlq_topic, None, letter.model_dump_json().encode()
+            topic, key, body = self.dlq_topic, None, dead_letter(item)
         return await self.broker.publish(
             body, topic, key=key, headers=sent_at, correlation_id=correlation_id, no_confirm=True
         )
