@@ -84,18 +84,15 @@ class Importer:
                 fields = {"next_page": page, "pages_done": pages_done, "records_seen": seen}
                 await self.store.record(job_id, tally, **fields)
         except KafkaUnavailable as exc:
-            await self._fail(job_id, f"Kafka unavailable: {exc}")
+            await self.store.fail(job_id, f"Kafka unavailable: {exc}")
         except asyncio.CancelledError:
-            await self._fail(job_id, f"the service stopped at page {page}; resume it")
+            await self.store.fail(job_id, f"the service stopped at page {page}; resume it")
             raise
         except Exception as exc:  # the job records the failure and can be resumed
             log.warning("import %s stopped at page %s: %r", job_id, page, exc)
-            await self._fail(job_id, f"page {page}: {type(exc).__name__}: {exc}")
+            await self.store.fail(job_id, f"page {page}: {type(exc).__name__}: {exc}")
         else:
             await self.store.update(job_id, {"status": "done", "finished_at": now()})
-
-    async def _fail(self, job_id: str, error: str) -> None:
-        await self.store.update(job_id, {"status": "failed", "error": error, "finished_at": now()})
 
     async def start(self, request: ImportRequest) -> str:
         if self.api is None:

@@ -92,6 +92,10 @@ class JobStore:
             },
         )
 
+    async def fail(self, job_id: str, error: str) -> None:
+        """Uploads and imports end a failed job alike: its error, and when it stopped."""
+        await self.update(job_id, {"status": "failed", "error": error, "finished_at": now()})
+
     async def get(self, job_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hgetall(self._key(job_id))
         if not raw:

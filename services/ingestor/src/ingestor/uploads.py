@@ -87,18 +87,16 @@ class Uploads:
         try:
             tally = await self.publisher.publish_all(in_thread(batches), job_id, on_progress=report)
         except KafkaUnavailable as exc:
-            await self._fail(job_id, f"Kafka unavailable: {exc}")
+            await self.store.fail(job_id, f"Kafka unavailable: {exc}")
         except asyncio.CancelledError:
-            await self._fail(job_id, "the service stopped during the upload; upload it again")
+            await self.store.fail(job_id, "the service stopped during the upload; upload it again")
             raise
         except Exception as exc:  # the job records any failure; the service goes on
             log.exception("upload %s failed", job_id)
-            await self._fail(job_id, f"{type(exc).__name__}: {exc}")
+            await self.store.fail(job_id, f"{type(exc).__name__}: {exc}")
         else:
-            await report(tally)
-            await self.store.update(
-                job_id, {"status": "done", "bytes_read": received.size, "finished_at": now()}
-            )
+            done = {"status": "done", "bytes_read": received.size, "finished_at": now()}
+            await self.store.record(job_id, tally, encoding=decoder.encoding, **done)
         finally:
             received.path.unlink(missing_ok=True)
 
@@ -113,9 +111,6 @@ class Uploads:
         job_id = await self.store.create(job)
         self.background.start(self.process(job_id, received, fmt, encoding), f"upload-{job_id}")
         return job_id
-
-    async def _fail(self, job_id: str, error: str) -> None:
-        await self.store.update(job_id, {"status": "failed", "error": error, "finished_at": now()})
 
 
 def uploads_router(uploads: Uploads) -> APIRouter:
