@@ -9,6 +9,7 @@ embedded chDB engine in a temporary directory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -18,7 +19,9 @@ from pathlib import Path
 from wellstream import infra as scripts
 
 
+@functools.cache
 def docker_available() -> bool:
+    """Asked once a session: ``docker info`` can take seconds, and each service asks."""
     if shutil.which("docker") is None:
         return False
     result = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)

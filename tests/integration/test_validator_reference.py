@@ -1,7 +1,6 @@
 """The validator with reference data in a real Redis: enrichment, unknown wells, outages."""
 
 import asyncio
-import socket
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from contracts import CanonicalRecord
 from runtime.kafka import ensure_topics
 from validator.app import create_app, load_reference
 from validator.config import ValidatorSettings
+from wellstream.infra import free_port as closed_port  # nothing listens once it returns
 
 pytestmark = pytest.mark.integration
 
@@ -20,13 +20,6 @@ pytestmark = pytest.mark.integration
 def letters(unique: str) -> str:
     """A canonical well code of letters only (no zero-padded digit runs)."""
     return unique.upper().translate(str.maketrans("0123456789", "GHIJKLMNOP"))
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port  # nothing listens once the socket is closed
 
 
 def settings_for(unique: str, **overrides: object) -> ValidatorSettings:
