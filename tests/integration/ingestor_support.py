@@ -1,5 +1,5 @@
-"""Helpers for the ingestor's integration tests: an app bound to the test stack, a
-consumer of what it published, and waiting for background jobs."""
+"""Helpers for the ingestor's integration tests: an app bound to the test stack, the
+values of what it published, and waiting for background jobs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from pydantic import SecretStr
 
 from ingestor.app import create_app
@@ -42,29 +42,6 @@ async def running(app_settings: IngestorSettings) -> AsyncIterator[httpx.AsyncCl
             timeout=60,
         ) as client:
             yield client
-
-
-async def consume(
-    servers: str, topic: str, count: int, within: float = 20.0, settle: float = 0.0
-) -> list[ConsumerRecord]:
-    """At least ``count`` records of ``topic`` from the beginning; with ``settle``, keep
-    reading that long afterwards, so a test can see that nothing more arrives."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-        async with asyncio.timeout(within):
-            while len(records) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                records += [r for rs in batch.values() for r in rs]
-        if settle:
-            batch = await consumer.getmany(timeout_ms=int(settle * 1000))
-            records += [r for rs in batch.values() for r in rs]
-    finally:
-        await consumer.stop()
-    return records
 
 
 def values(records: list[ConsumerRecord]) -> list[Any]:

@@ -10,7 +10,8 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from contracts import topics
 from ingestor.backfill import main
-from tests.integration.ingestor_support import consume, values
+from tests.integration.ingestor_support import values
+from tests.integration.kafka_support import consume
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from fastapi import FastAPI, Header, Response
 
 from ingestor.jobs import JobStore
 from runtime import redis
-from tests.integration.ingestor_support import consume, finished, running, settings
+from tests.integration.ingestor_support import finished, running, settings
+from tests.integration.kafka_support import consume
 from wellstream.infra import free_port
 
 pytestmark = pytest.mark.integration

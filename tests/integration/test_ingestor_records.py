@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from contracts import topics
-from tests.integration.ingestor_support import consume, running, settings
+from tests.integration.ingestor_support import running, settings
+from tests.integration.kafka_support import consume
 
 pytestmark = pytest.mark.integration
 

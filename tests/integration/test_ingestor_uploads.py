@@ -11,7 +11,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.integration.ingestor_support import consume, finished, running, settings, values
+from tests.integration.ingestor_support import finished, running, settings, values
+from tests.integration.kafka_support import consume
 
 pytestmark = pytest.mark.integration
 

@@ -1,15 +1,15 @@
 """The validator on the real broker: a mixed batch split between normalized and DLQ."""
 
-import asyncio
 from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from contracts import CanonicalRecord, DeadLetter, ErrorCode
 from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID
 from runtime.kafka import ensure_topics
+from tests.integration.kafka_support import consume
 from validator.app import create_app
 from validator.config import ValidatorSettings
 
@@ -30,24 +30,6 @@ def raw(well: str, **changes: Any) -> bytes:
         "water_production_kbd": "",
     }
     return orjson.dumps(body | changes)
-
-
-async def consume(servers: str, topic: str, count: int, within: float = 30) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    got: list[Any] = []
-    try:
-        async with asyncio.timeout(within):
-            while len(got) < count:
-                batches = await consumer.getmany(timeout_ms=500)
-                got += [m for records in batches.values() for m in records]
-        extra = await consumer.getmany(timeout_ms=500)
-        got += [m for records in extra.values() for m in records]
-    finally:
-        await consumer.stop()
-    return got
 
 
 async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
@@ -72,8 +54,9 @@ async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        normalized = await consume(settings.kafka_bootstrap_servers, settings.topic_normalized, 22)
-        dead = await consume(settings.kafka_bootstrap_servers, settings.topic_dlq, 3)
+        servers = settings.kafka_bootstrap_servers
+        normalized = await consume(servers, settings.topic_normalized, 22, within=30, settle=0.5)
+        dead = await consume(servers, settings.topic_dlq, 3, within=30, settle=0.5)
 
     records = [CanonicalRecord.model_validate_json(m.value) for m in normalized]
     letters = [DeadLetter.model_validate_json(m.value) for m in dead]
