@@ -6,6 +6,7 @@ export, and a client that stops reading stops the query.
 """
 
 import asyncio
+import contextlib
 import io
 import queue
 import threading
@@ -152,6 +153,11 @@ async def stream(
             yield item
     finally:
         stop.set()
+        # a getter cancelled mid-wait still blocks its executor thread, the one every
+        # ClickHouse call shares, and the stopped producer puts nothing more: wake it.
+        # A full queue has no getter waiting.
+        with contextlib.suppress(queue.Full):
+            out.put_nowait(None)
 
 
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
