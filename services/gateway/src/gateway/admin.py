@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from contracts import SCHEMA_VERSION, topics
-from gateway.cache import respond
+from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.metrics import REPLAYED
@@ -58,7 +58,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         page = await clients.queries().dead_letters(
             limit=limit, stage=stage, code=error_code, after=time_after(cursor_token)
         )
-        return respond(request, page.model_dump_json().encode())
+        return respond(request, jsonb(page))
 
     @router.post(
         "/replay",

@@ -24,7 +24,7 @@ from gateway.params import (
     text_after,
 )
 from gateway.periods import Granularity
-from gateway.queries import SeriesPage, SeriesQuery
+from gateway.queries import Queries, SeriesQuery
 from gateway.sql import Scope
 from runtime import generations
 from runtime.errors import ApiError
@@ -49,18 +49,30 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         request: Request,
         kind: generations.Kind,
         code: str,
-        produce: Callable[[], Awaitable[BaseModel | SeriesPage]],
+        produce: Callable[[], Awaitable[bytes]],
     ) -> Response:
-        async def body() -> bytes:
-            result = await produce()
-            return result.json() if isinstance(result, SeriesPage) else jsonb(result)
-
         cache = clients.cache()
         if cache is None:
-            return respond(request, await body())
-        return await cache.read_through(request, kind, code, body)
+            return respond(request, await produce())
+        return await cache.read_through(request, kind, code, produce)
 
-    async def series(scope: Scope, code: str, q: SeriesArgs) -> SeriesPage:
+    async def detail(
+        request: Request,
+        scope: Scope,
+        code: str,
+        fetch: Callable[[Queries, str], Awaitable[BaseModel | None]],
+    ) -> Response:
+        """``fetch`` runs on a cache miss only: a hit takes no client from the pool."""
+
+        async def produce() -> bytes:
+            found = await fetch(clients.queries(), code)
+            if found is None:
+                raise ApiError(404, f"{scope} {code!r} is not known")
+            return jsonb(found)
+
+        return await cached(request, scope, code, produce)
+
+    async def series(scope: Scope, code: str, q: SeriesArgs) -> bytes:
         first, last = bounds(q.start, q.end)
         after = series_after(q.cursor)
         query = SeriesQuery(scope, code, first, last, q.granularity, q.limit, after)
@@ -68,7 +80,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         result = await queries.series(query)
         if not result.items and after is None and not await queries.exists(scope, code):
             raise ApiError(404, f"{scope} {code!r} is not known")
-        return result
+        return result.json()
 
     @router.get(
         "/wells",
@@ -90,7 +102,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         page = await clients.queries().wells(
             limit=limit, after=text_after(cursor_token), q=q, field=field_code
         )
-        return respond(request, page.model_dump_json().encode())
+        return respond(request, jsonb(page))
 
     @router.get(
         "/wells/{well_code}",
@@ -100,13 +112,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         tags=["wells"],
     )
     async def get_well(request: Request, well_code: Code) -> Response:
-        async def produce() -> WellDetail:
-            well = await clients.queries().well(well_code)
-            if well is None:
-                raise ApiError(404, f"well {well_code!r} is not known")
-            return well
-
-        return await cached(request, "well", well_code, produce)
+        return await detail(request, "well", well_code, Queries.well)
 
     @router.get(
         "/wells/{well_code}/production",
@@ -140,13 +146,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         tags=["fields"],
     )
     async def get_field(request: Request, field_code: Code) -> Response:
-        async def produce() -> FieldDetail:
-            field = await clients.queries().field(field_code)
-            if field is None:
-                raise ApiError(404, f"field {field_code!r} is not known")
-            return field
-
-        return await cached(request, "field", field_code, produce)
+        return await detail(request, "field", field_code, Queries.field)
 
     @router.get(
         "/fields/{field_code}/production",
@@ -179,6 +179,6 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         tags=["stats"],
     )
     async def stats(request: Request) -> Response:
-        return respond(request, (await clients.queries().stats()).model_dump_json().encode())
+        return respond(request, jsonb(await clients.queries().stats()))
 
     return router
