@@ -1,7 +1,7 @@
 """Request parameters shared by the routes, their checks, and the error docs."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, get_args
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import AfterValidator
@@ -12,14 +12,14 @@ from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.jwtauth import authenticators
 from gateway.models import ErrorBody
-from gateway.periods import BOUND_PATTERN
+from gateway.periods import BOUND_PATTERN, Granularity
 from gateway.queries import EARLIEST, LATEST
 from runtime.auth import KeyRing, require
 from runtime.errors import ApiError
 from runtime.ratelimit import limit_requests
 from runtime.settings import Scope
 
-_UNITS: Final = frozenset({"day", "month", "year"})
+_UNITS: Final = frozenset(get_args(Granularity))
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Literal
 
 Granularity = Literal["day", "month", "year"]
-BucketUnit = Literal["day", "month", "year"]
 
 _BOUND = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 BOUND_PATTERN = _BOUND.pattern
