@@ -34,7 +34,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             for _client in range(settings.clickhouse_pool_size):
                 clients.pool.append(ClickHouse(connect(settings.clickhouse_url)))
                 stack.callback(clients.pool[-1].close)
-            clients.clickhouse = clients.pool[0]
             clients.redis = redis_client.connect(settings.redis_url)
             stack.push_async_callback(clients.redis.aclose)
             # replay publishes to the raw topic: a producer only, no subscribers
@@ -43,7 +42,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             stack.push_async_callback(broker.stop)
             clients.broker = broker
             yield
-        clients.clickhouse = clients.redis = clients.broker = None
+        clients.redis = clients.broker = None
         clients.pool.clear()
         clients.reset()
 

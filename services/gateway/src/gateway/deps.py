@@ -20,8 +20,7 @@ class Clients:
     """Filled in by the app's lifespan; one per app, so several apps share a process."""
 
     cache_ttl: int
-    clickhouse: ClickHouse | None = None
-    # reads take turns over these (``clickhouse`` is one of them)
+    # reads take turns over these; the first also serves exports and health checks
     pool: list[ClickHouse] = field(default_factory=list)
     redis: Redis | None = None
     broker: KafkaBroker | None = None
@@ -30,9 +29,9 @@ class Clients:
     _turn: int = field(default=0, init=False)
 
     def _ch(self) -> ClickHouse:
-        if self.clickhouse is None:
+        if not self.pool:
             raise ApiError(503, "the gateway is starting")
-        return self.clickhouse
+        return self.pool[0]
 
     def client(self) -> Client:
         """The sync client, for streaming in a worker thread."""
@@ -40,8 +39,7 @@ class Clients:
 
     def queries(self) -> Queries:
         """Reads on the next client of the pool, so concurrent requests run in parallel."""
-        if not self.pool:
-            return Queries(self._ch())
+        self._ch()  # the same 503 before the lifespan fills the pool
         self._turn = (self._turn + 1) % len(self.pool)
         return Queries(self.pool[self._turn])
 
