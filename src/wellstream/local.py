@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from runtime import logs
+from runtime.http import freeze_objects
 from wellstream import infra
 
 DATA = Path(os.environ.get("WELLSTREAM_DATA_DIR", infra.ROOT / ".data")).resolve()
@@ -138,6 +139,7 @@ async def serve(apps: dict[str, FastAPI], key: str) -> None:
     await _started(servers[:1], [first])
     rest = [asyncio.create_task(s.serve()) for s in servers[1:]]
     await _started(servers[1:], rest)
+    freeze_objects()
     print(banner(key), flush=True)
     await asyncio.gather(first, *rest)
 

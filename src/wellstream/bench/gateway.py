@@ -24,6 +24,7 @@ import orjson
 import uvicorn
 
 from runtime.clickhouse import ClickHouse, connect
+from runtime.http import freeze_objects
 from wellstream.bench.environment import environment
 from wellstream.bench.report import Latency, Result
 from wellstream.infra import free_port
@@ -133,6 +134,7 @@ async def serve(settings: Any) -> AsyncIterator[int]:
         if task.done():
             task.result()
         await asyncio.sleep(0.05)
+    freeze_objects()  # as the service's entry point does once started (runtime.http.serve)
     try:
         yield port
     finally:

@@ -4,7 +4,6 @@ import argparse
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from gateway import admin, export, routes
@@ -70,4 +69,4 @@ def main() -> None:
     parser.parse_args()
     settings = load(GatewaySettings)
     logs.configure(settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    http.serve(create_app(settings), settings.host, settings.port)

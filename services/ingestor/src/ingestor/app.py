@@ -10,7 +10,6 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import Depends, FastAPI, Request
 from redis.exceptions import RedisError
 
@@ -144,7 +143,7 @@ def create_app(settings: IngestorSettings | None = None) -> FastAPI:
 def serve() -> None:
     settings = load(IngestorSettings)
     logs.configure(settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    http.serve(create_app(settings), settings.host, settings.port)
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -15,6 +14,7 @@ from contracts.units import Quantity
 from runtime import kafka, logs
 from runtime import redis as runtime_redis
 from runtime.http import create_app as create_http_app
+from runtime.http import serve
 from runtime.settings import load
 from validator import handlers
 from validator.config import ValidatorSettings
@@ -109,4 +109,4 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"load-reference: {exc}")
         print(f"loaded {count} wells into {settings.redis_url.split('@')[-1]}")
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    serve(create_app(settings), settings.host, settings.port)

@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
@@ -19,6 +18,7 @@ from runtime import kafka, logs
 from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse, connect
 from runtime.http import create_app as create_http_app
+from runtime.http import serve
 from runtime.settings import Settings, load
 from writer import handlers, metrics, schema
 from writer.cache import Invalidation
@@ -110,7 +110,7 @@ def main() -> None:
         applied = asyncio.run(migrate(settings))
         print(f"applied: {', '.join(applied) or 'nothing (schema up to date)'}")
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    serve(create_app(settings), settings.host, settings.port)
 
 
 if __name__ == "__main__":
