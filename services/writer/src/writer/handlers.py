@@ -1,13 +1,17 @@
 """Kafka consumers: normalized records into ``production_history``, dead letters into
 ``dead_letters``.
 
-Both are batch subscribers with ``AckPolicy.NACK_ON_ERROR``: offsets are committed
-after the handler returned, i.e. after the insert succeeded and the writer's own dead
-letters were acknowledged; an exception rewinds every partition of the batch.
+Both are batch subscribers that commit only what is stored. Normalized records commit
+their offsets themselves, batch by batch, after the insert succeeded and the writer's
+own dead letters were acknowledged (``writer.stream``: a handler call stores the
+batches the consumer already holds, each decoded while the one before is inserted).
+Dead letters use ``AckPolicy.NACK_ON_ERROR``: offsets are committed after the handler
+returned. Either way an exception rewinds every partition not committed yet.
 """
 
 import asyncio
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -18,10 +22,10 @@ from faststream.message import StreamMessage
 from faststream.params import NoCast
 
 from contracts import SCHEMA_VERSION, DeadLetter, topics
-from writer import deadletters, metrics, sink
+from writer import deadletters, metrics, sink, stream
 from writer.cache import Invalidation
 from writer.config import WriterSettings
-from writer.pipeline import Outgoing, Publish, store_normalized
+from writer.pipeline import Outgoing, Prepared, Publish, prepare, store_prepared
 from writer.store import Store
 
 Records = tuple[ConsumerRecord, ...]
@@ -45,7 +49,9 @@ async def store_dead_letters(batch: Records, store: Store) -> None:
         await store.write_dead_letters(letters, token)
 
 
-def record_lag(batch: Records, highwater: Callable[[TopicPartition], int | None]) -> None:
+def record_lag(
+    batch: Sequence[ConsumerRecord], highwater: Callable[[TopicPartition], int | None]
+) -> None:
     last: dict[TopicPartition, int] = {}
     for msg in batch:
         last[TopicPartition(msg.topic, msg.partition)] = msg.offset
@@ -72,12 +78,14 @@ def consumer_group(settings: WriterSettings) -> str:
     return f"{settings.consumer_group_prefix}.writer"
 
 
-def _subscriber(broker: KafkaBroker, settings: WriterSettings, topic: str, group: str) -> Any:
+def _subscriber(
+    broker: KafkaBroker, settings: WriterSettings, topic: str, group: str, ack_policy: AckPolicy
+) -> Any:
     return broker.subscriber(
         topic,
         group_id=group,
         batch=True,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=ack_policy,
         auto_offset_reset="earliest",
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_max_wait_ms,
@@ -103,16 +111,25 @@ def register(
     the generations of what each batch inserted are bumped before it is committed."""
     group = consumer_group(settings)
 
-    async def on_normalized(batch: NoCast[Records], consumer: Consumer) -> None:
-        metrics.BATCH_RECORDS.labels("normalized").observe(len(batch))
+    async def store_batch(prepared: Prepared) -> None:
+        metrics.BATCH_RECORDS.labels("normalized").observe(len(prepared.batch))
         try:
-            stored = await store_normalized(batch, store, publish, settings.insert_chunk_records)
+            stored = await store_prepared(prepared, store, publish)
         except Exception:
             metrics.BATCH_FAILURES.labels("normalized").inc()
             raise
         if invalidation is not None and stored.rows:
             await invalidation.bump(stored.wells, stored.fields)
-        record_lag(batch, consumer.highwater)
+
+    async def on_normalized(batch: NoCast[Records], consumer: Consumer) -> None:
+        await stream.run(
+            batch,
+            consumer,
+            partial(prepare, chunk=settings.insert_chunk_records),
+            store_batch,
+            max_records=settings.batch_max_records,
+            committed=lambda done: record_lag(done, consumer.highwater),
+        )
 
     async def on_dead_letters(batch: NoCast[Records], consumer: Consumer) -> None:
         metrics.BATCH_RECORDS.labels("dlq").observe(len(batch))
@@ -123,10 +140,13 @@ def register(
             raise
         record_lag(batch, consumer.highwater)
 
-    _subscriber(broker, settings, settings.topic_normalized, group)(on_normalized)
+    # Offsets committed by ``stream.run``, batch by batch.
+    _subscriber(broker, settings, settings.topic_normalized, group, AckPolicy.MANUAL)(on_normalized)
     # A group of its own: consumers of one group with different subscriptions would
     # make each other rebalance.
-    _subscriber(broker, settings, settings.topic_dlq, f"{group}-dlq")(on_dead_letters)
+    _subscriber(broker, settings, settings.topic_dlq, f"{group}-dlq", AckPolicy.NACK_ON_ERROR)(
+        on_dead_letters
+    )
 
 
 def publisher(broker: KafkaBroker, topic: str) -> Publish:

@@ -4,7 +4,9 @@ The batch is cut into chunks (``sink.chunks``), one insert each. A chunk of stri
 canonical records takes the fast path (``writer.fastpath``); any other chunk, and a
 chunk ClickHouse rejected on the fast path, takes the model path: pydantic per message,
 dead letters for what is not a record, column insert split down to a rejected row.
-The next chunk is decoded in a worker thread while the current one is inserted.
+
+Two steps, so a caller can overlap them across batches (``writer.stream``): ``prepare``
+is the decoding, pure CPU, run in a worker thread; ``store_prepared`` the inserts.
 """
 
 import asyncio
@@ -89,32 +91,36 @@ async def _store_chunk(
     return await _store_models(chunk, store, stored)
 
 
-def _prepare(chunks: list[Chunk], index: int) -> "asyncio.Future[fastpath.Rows | None]":
-    if index >= len(chunks):
-        done: asyncio.Future[fastpath.Rows | None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-    return asyncio.ensure_future(asyncio.to_thread(fastpath.prepare, chunks[index]))
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch cut into its inserts, each with its fast-path rows (None: model path)."""
+
+    batch: Sequence[ConsumerRecord]
+    chunks: list[tuple[Chunk, fastpath.Rows | None]]
 
 
-async def store_normalized(
-    batch: Sequence[ConsumerRecord], store: Store, publish: Publish, chunk: int = DEFAULT_CHUNK
-) -> Stored:
-    """Insert ``batch``; send what cannot be stored to the dead-letter topic; return only
-    when both are durable (the caller commits the offsets next)."""
+def prepare(batch: Sequence[ConsumerRecord], chunk: int = DEFAULT_CHUNK) -> Prepared:
+    """Cut ``batch`` into chunks and decode each for the fast path (no I/O: it runs in a
+    worker thread while ClickHouse inserts the batch before)."""
+    return Prepared(batch, [(part, fastpath.prepare(part)) for part in sink.chunks(batch, chunk)])
+
+
+async def store_prepared(prepared: Prepared, store: Store, publish: Publish) -> Stored:
+    """Insert a prepared batch; send what cannot be stored to the dead-letter topic;
+    return only when both are durable (the caller commits the offsets next)."""
     stored = Stored()
     letters: list[Outgoing] = []
-    chunks = sink.chunks(batch, chunk)
-    upcoming = _prepare(chunks, 0)
-    try:
-        for index, part in enumerate(chunks):
-            rows = await upcoming
-            upcoming = _prepare(chunks, index + 1)
-            letters += await _store_chunk(part, rows, store, stored)
-    finally:
-        upcoming.cancel()
+    for part, rows in prepared.chunks:
+        letters += await _store_chunk(part, rows, store, stored)
     if letters:
         await publish(letters)
         for letter, _, _ in letters:
             metrics.DEAD_LETTERS.labels(letter.errors[0].code).inc()
     return stored
+
+
+async def store_normalized(
+    batch: Sequence[ConsumerRecord], store: Store, publish: Publish, chunk: int = DEFAULT_CHUNK
+) -> Stored:
+    """One batch on its own: prepared in a worker thread, then stored."""
+    return await store_prepared(await asyncio.to_thread(prepare, batch, chunk), store, publish)

@@ -1,0 +1,127 @@
+"""Consumed batches in a row, each decoded while the one before it is inserted.
+
+Decoding a batch is Python work that holds the interpreter; an insert runs in the
+engine (or on the server) without it. A handler that did one after the other would
+leave a core idle half the time. So when the consumer already holds the next batch, it
+is fetched inside the same handler call and prepared in a worker thread while the
+current one is inserted.
+
+Offsets are committed here, explicitly, batch by batch and only after the batch's
+insert and dead letters are durable: never past a record that is not stored. When
+anything fails, every partition touched since the last commit is rewound to its first
+uncommitted offset and the error propagates; the records are read again, and the
+inserts that did land are recognised by their deduplication tokens.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from itertools import chain
+from typing import Final, Protocol
+
+from aiokafka import ConsumerRecord, TopicPartition
+
+from writer.pipeline import Prepared
+
+Records = Sequence[ConsumerRecord]
+
+#: How long one handler call goes on taking batches the consumer already holds. It
+#: returns then, so a stopping consumer never waits longer for it.
+RUN_SECONDS: Final = 5.0
+
+
+class Source(Protocol):
+    """What the loop uses of the consumer (``aiokafka.AIOKafkaConsumer``)."""
+
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord]]: ...
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
+
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
+
+    def assignment(self) -> set[TopicPartition]: ...
+
+
+def first_offsets(batch: Records) -> dict[TopicPartition, int]:
+    """The first offset of each partition in ``batch`` (offset order per partition)."""
+    firsts: dict[TopicPartition, int] = {}
+    for msg in batch:
+        firsts.setdefault(TopicPartition(msg.topic, msg.partition), msg.offset)
+    return firsts
+
+
+def next_offsets(batch: Records) -> dict[TopicPartition, int]:
+    """What to commit once ``batch`` is stored: each partition's last offset plus one."""
+    return {TopicPartition(msg.topic, msg.partition): msg.offset + 1 for msg in batch}
+
+
+def rewind(source: Source, *batches: Records) -> None:
+    """Seek every partition of ``batches`` (oldest first) back to its earliest offset in
+    them, so the next fetch reads them again. A partition no longer assigned is left to
+    its new owner, which starts from the committed offset."""
+    earliest: dict[TopicPartition, int] = {}
+    for batch in reversed(batches):
+        earliest.update(first_offsets(batch))
+    assigned = source.assignment()
+    for tp, offset in earliest.items():
+        if tp in assigned:
+            source.seek(tp, offset)
+
+
+async def _buffered(source: Source, max_records: int) -> Records:
+    """The next batch if the consumer already holds one, else nothing (no waiting)."""
+    fetched = await source.getmany(timeout_ms=0, max_records=max_records)
+    return tuple(chain.from_iterable(fetched.values()))
+
+
+async def run(
+    first: Records,
+    source: Source,
+    prepare: Callable[[Records], Prepared],
+    store: Callable[[Prepared], Awaitable[object]],
+    *,
+    max_records: int,
+    run_seconds: float = RUN_SECONDS,
+    committed: Callable[[Records], None] | None = None,
+) -> int:
+    """Store ``first`` and the batches the consumer holds behind it, committing each
+    batch's offsets once ``store`` returned; the number of batches stored.
+
+    ``prepare`` runs in a worker thread, the next batch's while ``store`` inserts the
+    current one. ``committed`` is called with each batch after its commit."""
+    deadline = time.monotonic() + run_seconds
+    batch = first
+    try:
+        prepared = await asyncio.to_thread(prepare, batch)
+    except BaseException:
+        rewind(source, batch)
+        raise
+    done = 0
+    while True:
+        following: Records = ()
+        upcoming = None
+        try:
+            if time.monotonic() < deadline:
+                following = await _buffered(source, max_records)
+            if following:
+                upcoming = asyncio.ensure_future(asyncio.to_thread(prepare, following))
+            await store(prepared)
+            await source.commit(next_offsets(batch))
+        except BaseException:
+            if upcoming is not None:
+                upcoming.cancel()
+            rewind(source, batch, following)
+            raise
+        done += 1
+        if committed is not None:
+            committed(batch)
+        if upcoming is None:
+            return done
+        batch = following
+        try:
+            prepared = await upcoming
+        except BaseException:
+            rewind(source, batch)
+            raise
