@@ -155,8 +155,15 @@ def prepare(chunk: Sequence[ConsumerRecord]) -> Rows | None:
         orjson.dumps(first.topic),
         first.partition,
     )
-    # A decoded object ends with "}" (trailing whitespace aside): the lineage goes before it.
-    body = b"".join(b"%b%b%d}\n" % (msg.value.rstrip()[:-1], lineage, msg.offset) for msg in chunk)
+    # A decoded object ends with "}" (trailing whitespace aside): the lineage goes before
+    # it. The pieces are views, copied once by the join.
+    pieces: list[bytes | memoryview] = []
+    add = pieces.append
+    for msg in chunk:
+        add(memoryview(msg.value.rstrip())[:-1])
+        add(lineage)
+        add(b"%d}\n" % msg.offset)
+    body = b"".join(pieces)
     return Rows(
         body=body,
         count=len(chunk),
