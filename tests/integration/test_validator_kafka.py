@@ -78,3 +78,36 @@ async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
     assert {m.key for m in normalized} == {r.well_code.encode() for r in records}
     assert all(dict(m.headers).get(HEADER_CORRELATION_ID) for m in normalized + dead)
     assert {r.version for r in records} == {1_700_000_000_000}
+
+
+async def test_headers_that_are_not_text_lose_nothing(
+    settings_env: dict[str, str], unique: str
+) -> None:
+    """Upstream systems set binary headers (trace ids, schema fingerprints) and null
+    ones: the batch around them is validated like any other, and committed only then."""
+    settings = ValidatorSettings(reference_enabled=False, batch_timeout_ms=50)
+    await ensure_topics(settings)
+    well = "W" + unique.upper().translate(LETTERS)
+    odd_headers: list[list[tuple[str, bytes | None]]] = [
+        [("trace", b"\xff\xfe\x00binary")],
+        [("empty", None)],
+        [(HEADER_CORRELATION_ID, b"\xc3\x28")],
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for i in range(12):
+            headers = odd_headers[i % 4] if i % 4 < 3 else []
+            value, key = raw(f"{well}-{i}"), unique.encode()  # one partition: offsets 0..11
+            await producer.send(settings.topic_raw, value, key=key, headers=headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        servers = settings.kafka_bootstrap_servers
+        normalized = await consume(servers, settings.topic_normalized, 12, within=30, settle=0.5)
+
+    records = [CanonicalRecord.model_validate_json(m.value) for m in normalized]
+    assert sorted(r.source_offset for r in records) == list(range(12))

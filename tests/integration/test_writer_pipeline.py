@@ -198,3 +198,30 @@ async def test_an_insert_bumps_the_generations_of_its_wells_and_fields(
     assert before[0] == 0
     assert after[0] >= 1
     assert after[1] > before[1]
+
+
+async def test_headers_that_are_not_text_lose_nothing(
+    clickhouse: ClickHouse, unique: str, settings_env: dict[str, str]
+) -> None:
+    settings = writer_settings()
+    await ensure_topics(settings)
+    count = 300
+    odd: list[list[tuple[str, bytes | None]]] = [[("trace", b"\xff\x00")], [("empty", None)], []]
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for i in range(count):
+            record = chaos.canonical(i, unique)
+            await producer.send(
+                settings.topic_normalized,
+                record.model_dump_json().encode(),
+                key=record.well_code.encode(),
+                headers=odd[i % 3],
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    assert await run_until_committed(settings, count) == count
+    counts = await chaos.counts(clickhouse, unique)
+    assert (counts.current, counts.history_rows) == (count, count)

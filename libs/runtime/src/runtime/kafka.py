@@ -2,14 +2,16 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
 
 from runtime.settings import Settings
 
@@ -26,6 +28,34 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "compression_type": "lz4",
     "request_timeout_ms": 30_000,
 }
+
+
+Batch = tuple[ConsumerRecord, ...]
+
+
+def _text_headers(record: ConsumerRecord) -> ConsumerRecord:
+    headers = [
+        (name, (value or b"").decode("utf-8", "replace").encode()) for name, value in record.headers
+    ]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def batch_parser(
+    batch: Batch, parse: Callable[[Batch], Awaitable[StreamMessage[Batch]]]
+) -> StreamMessage[Batch]:
+    """FastStream's batch parser, for header values that are not text.
+
+    It decodes every header value as UTF-8, and upstream systems set binary ones (trace
+    ids, fingerprints) and null ones. The first such value would fail the batch before
+    any handler saw it: neither handled nor rewound, it would be committed over by the
+    next. Here such a batch is parsed from copies whose header values are decoded with
+    replacement; the handler still gets the records as they came."""
+    try:
+        return await parse(batch)
+    except (UnicodeDecodeError, AttributeError):  # AttributeError: a null value
+        parsed = await parse(tuple(map(_text_headers, batch)))
+        parsed.raw_message = batch
+        return parsed
 
 
 def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:

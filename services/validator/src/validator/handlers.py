@@ -20,7 +20,7 @@ from prometheus_client import Counter, Histogram
 
 from contracts import SCHEMA_VERSION
 from contracts.topics import HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
-from runtime.kafka import Outgoing, Producer
+from runtime.kafka import Outgoing, Producer, batch_parser
 from validator.config import ValidatorSettings
 from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
 from validator.reference import ReferenceStore
@@ -81,6 +81,7 @@ def register(
         max_poll_interval_ms=settings.max_poll_interval_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        parser=batch_parser,
         decoder=_raw_records,
     )
     async def validate(records: NoCast[tuple["ConsumerRecord[Any, Any]", ...]]) -> None:

@@ -22,6 +22,7 @@ from faststream.message import StreamMessage
 from faststream.params import NoCast
 
 from contracts import SCHEMA_VERSION, DeadLetter, topics
+from runtime.kafka import batch_parser
 from writer import deadletters, metrics, sink, stream
 from writer.cache import Invalidation
 from writer.config import WriterSettings
@@ -95,6 +96,7 @@ def _subscriber(
         max_poll_interval_ms=settings.max_poll_interval_ms,
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.session_timeout_ms // 3,
+        parser=batch_parser,
         decoder=_raw_records,
         listener=_RebalanceMetrics(),
     )
