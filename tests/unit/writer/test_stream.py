@@ -26,6 +26,7 @@ class Consumer:
         self.seeks: dict[TopicPartition, int] = {}
         self.fail_commit = False
         self.fail_fetch = False
+        self.events: list[str] = []
 
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
@@ -44,6 +45,7 @@ class Consumer:
         if self.fail_commit:
             raise RuntimeError("rebalance in progress")
         self.commits.append(offsets)
+        self.events.append("commit " + " ".join(f"{tp.partition}:{o}" for tp, o in offsets.items()))
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self.seeks[partition] = offset
@@ -85,6 +87,7 @@ class Work:
 async def test_held_batches_are_stored_in_turn_each_committed_after_its_store() -> None:
     consumer = Consumer([records(0, range(10, 20)), records(1, range(0, 5))], {0, 1})
     work = Work()
+    consumer.events = work.events
     committed: list[int] = []
 
     done = await stream.run(
@@ -99,6 +102,9 @@ async def test_held_batches_are_stored_in_turn_each_committed_after_its_store() 
     assert done == 3
     assert consumer.commits == [{tp(0): 10}, {tp(0): 20}, {tp(1): 5}]
     assert committed == [0, 10, 0]
+    # A batch is committed once stored, never before.
+    for stored, commit in [("stored 0", "commit 0:10"), ("stored 10", "commit 0:20")]:
+        assert work.events.index(stored) < work.events.index(commit)
     # Each batch is prepared before the one ahead of it is stored: they overlap.
     assert work.events.index("prepare 10") < work.events.index("stored 0")
     assert work.events.index("prepare 0", 1) < work.events.index("stored 10")
@@ -181,3 +187,50 @@ async def test_past_its_time_a_call_takes_no_further_batch() -> None:
     assert done == 1
     assert consumer.commits == [{tp(0): 3}]
     assert len(consumer.held) == 1  # left for the next call
+
+
+async def test_a_cancelled_store_rewinds_what_it_held() -> None:
+    consumer = Consumer([records(0, range(3, 6))], {0})
+    work = Work()
+    task = asyncio.ensure_future(
+        stream.run(records(0, range(0, 3)), consumer, work.prepare, work.store, max_records=100)
+    )
+    await asyncio.sleep(0.02)  # inside the first store
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert (consumer.commits, consumer.seeks) == ([], {tp(0): 0})
+
+
+async def test_a_batch_that_cannot_be_prepared_first_is_rewound() -> None:
+    consumer = Consumer([], {0})
+    work = Work(fail_prepare_on=0)
+
+    with pytest.raises(ValueError, match="decode"):
+        await stream.run(
+            records(0, range(0, 3)), consumer, work.prepare, work.store, max_records=100
+        )
+
+    assert (consumer.commits, consumer.seeks) == ([], {tp(0): 0})
+
+
+async def test_a_failing_after_commit_callback_costs_no_batch() -> None:
+    consumer = Consumer([records(0, range(3, 6))], {0})
+    work = Work()
+
+    def committed(batch: Sequence[ConsumerRecord]) -> None:
+        raise AssertionError("partition not assigned")
+
+    done = await stream.run(
+        records(0, range(0, 3)),
+        consumer,
+        work.prepare,
+        work.store,
+        max_records=100,
+        committed=committed,
+    )
+
+    assert done == 2
+    assert consumer.commits == [{tp(0): 3}, {tp(0): 6}]

@@ -9,11 +9,14 @@ current one is inserted.
 Offsets are committed here, explicitly, batch by batch and only after the batch's
 insert and dead letters are durable: never past a record that is not stored. When
 anything fails, every partition touched since the last commit is rewound to its first
-uncommitted offset and the error propagates; the records are read again, and the
-inserts that did land are recognised by their deduplication tokens.
+uncommitted offset and the error propagates; the records are read again. An insert that
+did land is skipped by ClickHouse when the replay cuts the same chunk (same
+deduplication token); cut elsewhere, its rows are stored again as the same versions,
+which reads never see twice (they take one row per record and version).
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import chain
@@ -24,6 +27,8 @@ from aiokafka import ConsumerRecord, TopicPartition
 from writer.pipeline import Prepared
 
 Records = Sequence[ConsumerRecord]
+
+log = logging.getLogger(__name__)
 
 #: How long one handler call goes on taking batches the consumer already holds. It
 #: returns then, so a stopping consumer never waits longer for it.
@@ -70,8 +75,18 @@ def rewind(source: Source, *batches: Records) -> None:
             source.seek(tp, offset)
 
 
+def _drop(upcoming: "asyncio.Future[Prepared]") -> None:
+    """Give up on a batch being prepared (its worker thread runs to its end, unheeded);
+    an error it already raised is taken, not left for asyncio to report."""
+    if upcoming.done() and not upcoming.cancelled():
+        upcoming.exception()
+    upcoming.cancel()
+
+
 async def _buffered(source: Source, max_records: int) -> Records:
-    """The next batch if the consumer already holds one, else nothing (no waiting)."""
+    """The next batch if the consumer already holds one, else nothing. It does not wait,
+    except during a rebalance (aiokafka waits for the new assignment): the batch in hand
+    is then stored and its commit, refused, rewinds it for its new owner."""
     fetched = await source.getmany(timeout_ms=0, max_records=max_records)
     return tuple(chain.from_iterable(fetched.values()))
 
@@ -111,12 +126,15 @@ async def run(
             await source.commit(next_offsets(batch))
         except BaseException:
             if upcoming is not None:
-                upcoming.cancel()
+                _drop(upcoming)
             rewind(source, batch, following)
             raise
         done += 1
         if committed is not None:
-            committed(batch)
+            try:
+                committed(batch)
+            except Exception:  # bookkeeping: it must not cost the batch behind
+                log.exception("after-commit callback failed")
         if upcoming is None:
             return done
         batch = following
