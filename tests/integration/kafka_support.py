@@ -6,12 +6,21 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 
 async def consume(
-    servers: str, topic: str, count: int, within: float = 20.0, settle: float = 0.0
+    servers: str,
+    topic: str,
+    count: int,
+    within: float = 20.0,
+    settle: float = 0.0,
+    isolation_level: str = "read_uncommitted",
 ) -> list[ConsumerRecord]:
     """At least ``count`` records of ``topic`` from the beginning; with ``settle``, keep
     reading that long afterwards, so a test can see that nothing more arrives."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        bootstrap_servers=servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level=isolation_level,
     )
     await consumer.start()
     records: list[ConsumerRecord] = []

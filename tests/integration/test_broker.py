@@ -4,34 +4,20 @@ work on it, and a read_committed consumer never sees an aborted record."""
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from tests.conftest import Infra
+from tests.integration.kafka_support import consume
 
 pytestmark = pytest.mark.integration
 
 
 async def _read_all(servers: str, topic: str, isolation: str, expected: int) -> list[bytes]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        isolation_level=isolation,
+    """Every value of ``topic``: the expected ones, and a second to show none follows."""
+    records = await consume(
+        servers, topic, expected, within=30, settle=1.0, isolation_level=isolation
     )
-    await consumer.start()
-    seen: list[bytes] = []
-    try:
-        async with asyncio.timeout(30):
-            while len(seen) < expected:
-                batches = await consumer.getmany(timeout_ms=500)
-                seen += [m.value for ms in batches.values() for m in ms]
-            # nothing more arrives after the expected records
-            extra = await consumer.getmany(timeout_ms=1000)
-            seen += [m.value for ms in extra.values() for m in ms]
-    finally:
-        await consumer.stop()
-    return seen
+    return [r.value for r in records]
 
 
 async def test_idempotent_producer_delivers_each_record_once(infra: Infra, unique: str) -> None:
