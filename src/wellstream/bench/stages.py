@@ -193,7 +193,10 @@ async def _writer(records: int, runs: int) -> list[Result]:
     # Without this, every run after the first is recognised as a repeat of the same
     # block and skipped: the floor must write its rows, as the writer does.
     no_dedup = {**INSERT_SETTINGS, "insert_deduplicate": 0}
-    with tempfile.TemporaryDirectory(prefix="wellstream-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="wellstream-bench-") as tmp,
+        stream.short_switch_interval(),  # as the writer app runs
+    ):
         url = os.environ.get("WELLSTREAM_CLICKHOUSE_URL", f"chdb://{tmp}/clickhouse")
         if not url.startswith("chdb://"):
             # A server: the benchmark empties its tables, so they live in a database of

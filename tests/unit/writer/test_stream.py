@@ -2,6 +2,7 @@
 committed batch by batch after the store, and a failure rewinds what is not committed."""
 
 import asyncio
+import sys
 import threading
 from collections.abc import Sequence
 
@@ -234,3 +235,10 @@ async def test_a_failing_after_commit_callback_costs_no_batch() -> None:
 
     assert done == 2
     assert consumer.commits == [{tp(0): 3}, {tp(0): 6}]
+
+
+def test_the_switch_interval_is_short_while_the_writer_runs_and_restored_after() -> None:
+    before = sys.getswitchinterval()
+    with stream.short_switch_interval():
+        assert sys.getswitchinterval() == min(before, stream.SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before

@@ -20,7 +20,7 @@ from runtime.clickhouse import ClickHouse, connect
 from runtime.http import create_app as create_http_app
 from runtime.http import serve
 from runtime.settings import Settings, load
-from writer import handlers, metrics, schema
+from writer import handlers, metrics, schema, stream
 from writer.cache import Invalidation
 from writer.config import WriterSettings
 from writer.store import Store
@@ -62,7 +62,8 @@ def create_app(
             handlers.register(broker, settings, Store(ch), publish, invalidation)
             await broker.start()
             clients.clickhouse, clients.broker = ch, broker
-            yield
+            with stream.short_switch_interval():
+                yield
         finally:
             clients.clickhouse = clients.broker = None
             await broker.stop()
