@@ -55,9 +55,8 @@ async def test_clean_chunks_take_the_fast_path_one_insert_each() -> None:
     async def publish(out: Any) -> None:
         letters.extend(out)
 
-    stored = await pipeline.store_normalized(
-        consumed(bodies(25)), Store(cast(ClickHouse, fake)), publish, chunk=10
-    )
+    prepared = pipeline.prepare(consumed(bodies(25)), chunk=10)
+    stored = await pipeline.store_prepared(prepared, Store(cast(ClickHouse, fake)), publish)
 
     assert fake.forms == ["JSONEachRow"] * 3
     assert [r["kafka_offset"] for r in fake.rows] == list(range(25))
@@ -76,9 +75,8 @@ async def test_a_chunk_with_a_bad_message_keeps_its_good_rows(refuse_json: bool)
     batch = bodies(6)
     if not refuse_json:
         batch[4] = b"{not json"
-    stored = await pipeline.store_normalized(
-        consumed(batch), Store(cast(ClickHouse, fake)), publish, chunk=3
-    )
+    prepared = pipeline.prepare(consumed(batch), chunk=3)
+    stored = await pipeline.store_prepared(prepared, Store(cast(ClickHouse, fake)), publish)
 
     expected = [0, 1, 2, 3, 5] if not refuse_json else list(range(6))
     assert sorted(r["kafka_offset"] for r in fake.rows) == expected

@@ -9,7 +9,6 @@ Two steps, so a caller can overlap them across batches (``writer.stream``): ``pr
 is the decoding, pure CPU, run in a worker thread; ``store_prepared`` the inserts.
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -117,10 +116,3 @@ async def store_prepared(prepared: Prepared, store: Store, publish: Publish) -> 
         for letter, _, _ in letters:
             metrics.DEAD_LETTERS.labels(letter.errors[0].code).inc()
     return stored
-
-
-async def store_normalized(
-    batch: Sequence[ConsumerRecord], store: Store, publish: Publish, chunk: int = DEFAULT_CHUNK
-) -> Stored:
-    """One batch on its own: prepared in a worker thread, then stored."""
-    return await store_prepared(await asyncio.to_thread(prepare, batch, chunk), store, publish)
