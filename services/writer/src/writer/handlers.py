@@ -53,13 +53,10 @@ async def store_dead_letters(batch: Records, store: Store) -> None:
 def record_lag(
     batch: Sequence[ConsumerRecord], highwater: Callable[[TopicPartition], int | None]
 ) -> None:
-    last: dict[TopicPartition, int] = {}
-    for msg in batch:
-        last[TopicPartition(msg.topic, msg.partition)] = msg.offset
-    for tp, offset in last.items():
+    for tp, following in stream.next_offsets(batch).items():
         end = highwater(tp)
         if end is not None:
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(end - offset - 1, 0))
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(end - following, 0))
 
 
 class _RebalanceMetrics(ConsumerRebalanceListener):  # type: ignore[misc]
