@@ -32,6 +32,24 @@ def raw(well: str, **changes: Any) -> bytes:
     return orjson.dumps(body | changes)
 
 
+Headers = list[tuple[str, bytes | None]]
+
+
+async def send_raw(
+    settings: ValidatorSettings, key: str, messages: list[tuple[bytes, Headers]]
+) -> None:
+    """Publish (value, headers) pairs to the raw topic under one key: one partition,
+    offsets 0, 1, ... in the order given."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for value, headers in messages:
+            await producer.send(settings.topic_raw, value, key=key.encode(), headers=headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
     settings_env: dict[str, str], unique: str
 ) -> None:
@@ -41,16 +59,17 @@ async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
     good = [raw(f"{well}-{i}") for i in range(20)]
     odd = [raw(f"{well}-NEG", oil_production_kbd=-0.2), raw(f" {well}-pad ")]
     broken = [b"{not json", b"[1]", raw(f"{well}-M13", production_period="2024-13")]
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        for i, value in enumerate(good + odd + broken):
-            headers = [(HEADER_CORRELATION_ID, f"c{i}".encode())]
-            headers.append((HEADER_ACCEPTED_AT, b"1700000000000"))
-            await producer.send(settings.topic_raw, value, key=unique.encode(), headers=headers)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await send_raw(
+        settings,
+        unique,
+        [
+            (
+                value,
+                [(HEADER_CORRELATION_ID, f"c{i}".encode()), (HEADER_ACCEPTED_AT, b"1700000000000")],
+            )
+            for i, value in enumerate(good + odd + broken)
+        ],
+    )
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -88,21 +107,16 @@ async def test_headers_that_are_not_text_lose_nothing(
     settings = ValidatorSettings(reference_enabled=False, batch_timeout_ms=50)
     await ensure_topics(settings)
     well = "W" + unique.upper().translate(LETTERS)
-    odd_headers: list[list[tuple[str, bytes | None]]] = [
+    odd_headers: list[Headers] = [
         [("trace", b"\xff\xfe\x00binary")],
         [("empty", None)],
         [(HEADER_CORRELATION_ID, b"\xc3\x28")],
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        for i in range(12):
-            headers = odd_headers[i % 4] if i % 4 < 3 else []
-            value, key = raw(f"{well}-{i}"), unique.encode()  # one partition: offsets 0..11
-            await producer.send(settings.topic_raw, value, key=key, headers=headers)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await send_raw(
+        settings,
+        unique,
+        [(raw(f"{well}-{i}"), odd_headers[i % 4] if i % 4 < 3 else []) for i in range(12)],
+    )
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
