@@ -89,7 +89,7 @@ async def test_held_batches_are_stored_in_turn_each_committed_after_its_store() 
     consumer = Consumer([records(0, range(10, 20)), records(1, range(0, 5))], {0, 1})
     work = Work()
     consumer.events = work.events
-    committed: list[int] = []
+    committed: list[stream.Offsets] = []
 
     done = await stream.run(
         records(0, range(0, 10)),
@@ -97,12 +97,12 @@ async def test_held_batches_are_stored_in_turn_each_committed_after_its_store() 
         work.prepare,
         work.store,
         max_records=100,
-        committed=lambda batch: committed.append(batch[0].offset),
+        committed=committed.append,
     )
 
     assert done == 3
     assert consumer.commits == [{tp(0): 10}, {tp(0): 20}, {tp(1): 5}]
-    assert committed == [0, 10, 0]
+    assert committed == consumer.commits
     # A batch is committed once stored, never before.
     for stored, commit in [("stored 0", "commit 0:10"), ("stored 10", "commit 0:20")]:
         assert work.events.index(stored) < work.events.index(commit)
@@ -221,7 +221,7 @@ async def test_a_failing_after_commit_callback_costs_no_batch() -> None:
     consumer = Consumer([records(0, range(3, 6))], {0})
     work = Work()
 
-    def committed(batch: Sequence[ConsumerRecord]) -> None:
+    def committed(offsets: stream.Offsets) -> None:
         raise AssertionError("partition not assigned")
 
     done = await stream.run(
@@ -242,3 +242,12 @@ def test_the_switch_interval_is_short_while_the_writer_runs_and_restored_after()
     with stream.short_switch_interval():
         assert sys.getswitchinterval() == min(before, stream.SWITCH_INTERVAL)
     assert sys.getswitchinterval() == before
+
+
+def test_offsets_are_taken_per_partition_from_an_interleaved_batch() -> None:
+    batch = [*records(0, range(5, 7)), *records(1, range(2, 4))]
+    interleaved = [batch[0], batch[2], batch[1], batch[3]]
+
+    assert stream.first_offsets(interleaved) == {tp(0): 5, tp(1): 2}
+    assert stream.next_offsets(interleaved) == {tp(0): 7, tp(1): 4}
+    assert stream.next_offsets([]) == {}

@@ -51,9 +51,10 @@ async def store_dead_letters(batch: Records, store: Store) -> None:
 
 
 def record_lag(
-    batch: Sequence[ConsumerRecord], highwater: Callable[[TopicPartition], int | None]
+    committed: stream.Offsets, highwater: Callable[[TopicPartition], int | None]
 ) -> None:
-    for tp, following in stream.next_offsets(batch).items():
+    """The lag behind each partition's end once ``committed`` (next offsets) is."""
+    for tp, following in committed.items():
         end = highwater(tp)
         if end is not None:
             metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(end - following, 0))
@@ -127,7 +128,7 @@ def register(
             partial(prepare, chunk=settings.insert_chunk_records),
             store_batch,
             max_records=settings.batch_max_records,
-            committed=lambda done: record_lag(done, consumer.highwater),
+            committed=lambda offsets: record_lag(offsets, consumer.highwater),
         )
 
     async def on_dead_letters(batch: NoCast[Records], consumer: Consumer) -> None:
@@ -137,7 +138,7 @@ def register(
         except Exception:
             metrics.BATCH_FAILURES.labels("dlq").inc()
             raise
-        record_lag(batch, consumer.highwater)
+        record_lag(stream.next_offsets(batch), consumer.highwater)
 
     # Offsets committed by ``stream.run``, batch by batch.
     _subscriber(broker, settings, settings.topic_normalized, group, AckPolicy.MANUAL)(on_normalized)

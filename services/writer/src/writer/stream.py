@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from itertools import chain
+from operator import attrgetter
 from typing import Final, Protocol
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -29,6 +30,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from writer.pipeline import Prepared
 
 Records = Sequence[ConsumerRecord]
+Offsets = dict[TopicPartition, int]
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +73,30 @@ class Source(Protocol):
     def assignment(self) -> set[TopicPartition]: ...
 
 
-def first_offsets(batch: Records) -> dict[TopicPartition, int]:
+_PARTITION: Final = attrgetter("topic", "partition")
+_OFFSET: Final = attrgetter("offset")
+
+
+def _last_offsets(batch: Records) -> dict[tuple[str, int], int]:
+    # The walk over every message runs in C: a batch holds tens of thousands.
+    return dict(zip(map(_PARTITION, batch), map(_OFFSET, batch), strict=True))
+
+
+def first_offsets(batch: Records) -> Offsets:
     """The first offset of each partition in ``batch`` (offset order per partition)."""
-    firsts: dict[TopicPartition, int] = {}
-    for msg in batch:
-        firsts.setdefault(TopicPartition(msg.topic, msg.partition), msg.offset)
-    return firsts
+    firsts = _last_offsets(batch[::-1])
+    return {TopicPartition(*tp): offset for tp, offset in firsts.items()}
 
 
-def next_offsets(batch: Records) -> dict[TopicPartition, int]:
+def next_offsets(batch: Records) -> Offsets:
     """What to commit once ``batch`` is stored: each partition's last offset plus one."""
-    return {TopicPartition(msg.topic, msg.partition): msg.offset + 1 for msg in batch}
+    return {TopicPartition(*tp): offset + 1 for tp, offset in _last_offsets(batch).items()}
+
+
+def _prepare(prepare: Callable[[Records], Prepared], batch: Records) -> tuple[Prepared, Offsets]:
+    """``batch`` prepared, with the offsets to commit once it is stored: both worked out
+    in the worker thread, off the path between one insert and the next."""
+    return prepare(batch), next_offsets(batch)
 
 
 def rewind(source: Source, *batches: Records) -> None:
@@ -97,7 +112,7 @@ def rewind(source: Source, *batches: Records) -> None:
             source.seek(tp, offset)
 
 
-def _drop(upcoming: "asyncio.Future[Prepared]") -> None:
+def _drop(upcoming: "asyncio.Future[tuple[Prepared, Offsets]]") -> None:
     """Give up on a batch being prepared (its worker thread runs to its end, unheeded);
     an error it already raised is taken, not left for asyncio to report."""
     if upcoming.done() and not upcoming.cancelled():
@@ -121,17 +136,17 @@ async def run(
     *,
     max_records: int,
     run_seconds: float = RUN_SECONDS,
-    committed: Callable[[Records], None] | None = None,
+    committed: Callable[[Offsets], None] | None = None,
 ) -> int:
     """Store ``first`` and the batches the consumer holds behind it, committing each
     batch's offsets once ``store`` returned; the number of batches stored.
 
     ``prepare`` runs in a worker thread, the next batch's while ``store`` inserts the
-    current one. ``committed`` is called with each batch after its commit."""
+    current one. ``committed`` is called with the offsets of each commit."""
     deadline = time.monotonic() + run_seconds
     batch = first
     try:
-        prepared = await asyncio.to_thread(prepare, batch)
+        prepared, offsets = await asyncio.to_thread(_prepare, prepare, batch)
     except BaseException:
         rewind(source, batch)
         raise
@@ -143,9 +158,9 @@ async def run(
             if time.monotonic() < deadline:
                 following = await _buffered(source, max_records)
             if following:
-                upcoming = asyncio.ensure_future(asyncio.to_thread(prepare, following))
+                upcoming = asyncio.ensure_future(asyncio.to_thread(_prepare, prepare, following))
             await store(prepared)
-            await source.commit(next_offsets(batch))
+            await source.commit(offsets)
         except BaseException:
             if upcoming is not None:
                 _drop(upcoming)
@@ -154,14 +169,14 @@ async def run(
         done += 1
         if committed is not None:
             try:
-                committed(batch)
+                committed(offsets)
             except Exception:  # bookkeeping: it must not cost the batch behind
                 log.exception("after-commit callback failed")
         if upcoming is None:
             return done
         batch = following
         try:
-            prepared = await upcoming
+            prepared, offsets = await upcoming
         except BaseException:
             rewind(source, batch)
             raise
