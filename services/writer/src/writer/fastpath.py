@@ -84,7 +84,9 @@ class Canonical(msgspec.Struct, gc=False):
     water_cut: float | None
     gor: float | None
     original_values: dict[str, _Original]
-    flags: list[str]
+    #: A tuple: the same JSON as a list, and decoded without a container for the
+    #: collector to track.
+    flags: tuple[str, ...]
     operator: str | None
     basin: str | None
     country: str | None
@@ -109,6 +111,8 @@ class Canonical(msgspec.Struct, gc=False):
 _DECODER: Final = msgspec.json.Decoder(Canonical)
 _WELL: Final = attrgetter("well_code")
 _FIELD: Final = attrgetter("field_code")
+_VALUE: Final = attrgetter("value")
+_OFFSET: Final = attrgetter("offset")
 
 
 _RANGES: Final = (
@@ -156,13 +160,11 @@ def prepare(chunk: Sequence[ConsumerRecord]) -> Rows | None:
         first.partition,
     )
     # A decoded object ends with "}" (trailing whitespace aside): the lineage goes before
-    # it. The pieces are views, copied once by the join.
-    pieces: list[bytes | memoryview] = []
-    add = pieces.append
-    for msg in chunk:
-        add(memoryview(msg.value.rstrip())[:-1])
-        add(lineage)
-        add(b"%d}\n" % msg.offset)
+    # it. Three pieces a row, laid out by slice assignment and joined once: a Python
+    # step per piece would cost more than the copies.
+    pieces = [lineage] * (3 * len(chunk))
+    pieces[0::3] = [value.rstrip()[:-1] for value in map(_VALUE, chunk)]
+    pieces[2::3] = [b"%d}\n" % offset for offset in map(_OFFSET, chunk)]
     body = b"".join(pieces)
     return Rows(
         body=body,
