@@ -237,6 +237,35 @@ async def test_a_failing_after_commit_callback_costs_no_batch() -> None:
     assert consumer.commits == [{tp(0): 3}, {tp(0): 6}]
 
 
+class Freed:
+    """Notes the thread that releases it."""
+
+    def __init__(self, offset: int, threads: dict[int, str]) -> None:
+        self.offset, self.threads = offset, threads
+
+    def __del__(self) -> None:
+        self.threads[self.offset] = threading.current_thread().name
+
+
+async def test_stored_batches_are_released_by_a_worker_thread_not_between_inserts() -> None:
+    consumer = Consumer([records(0, range(n, n + 5)) for n in (5, 10, 15)], {0})
+    freed_by: dict[int, str] = {}
+    work = Work()
+
+    def prepare(batch: Sequence[ConsumerRecord]) -> Prepared:
+        work.prepare(batch)
+        return Prepared(batch, [([], Freed(batch[0].offset, freed_by))])  # type: ignore[list-item]
+
+    done = await stream.run(records(0, range(0, 5)), consumer, prepare, work.store, max_records=100)
+
+    assert done == 4
+    # What was prepared for batch 0 is released while batch 10 is prepared, batch 5's
+    # while batch 15 is; the last ones go when the call returns.
+    main = threading.main_thread().name
+    assert freed_by[0] != main
+    assert freed_by[5] != main
+
+
 def test_the_switch_interval_is_short_while_the_writer_runs_and_restored_after() -> None:
     before = sys.getswitchinterval()
     with stream.short_switch_interval():

@@ -93,9 +93,16 @@ def next_offsets(batch: Records) -> Offsets:
     return {TopicPartition(*tp): offset + 1 for tp, offset in _last_offsets(batch).items()}
 
 
-def _prepare(prepare: Callable[[Records], Prepared], batch: Records) -> tuple[Prepared, Offsets]:
+def _prepare(
+    prepare: Callable[[Records], Prepared], batch: Records, retired: list[object]
+) -> tuple[Prepared, Offsets]:
     """``batch`` prepared, with the offsets to commit once it is stored: both worked out
-    in the worker thread, off the path between one insert and the next."""
+    in the worker thread, off the path between one insert and the next.
+
+    ``retired`` holds the last references to a batch already stored and its prepared
+    form: they are released here, so freeing tens of thousands of messages does not
+    hold up the next insert either."""
+    retired.clear()
     return prepare(batch), next_offsets(batch)
 
 
@@ -145,8 +152,9 @@ async def run(
     current one. ``committed`` is called with the offsets of each commit."""
     deadline = time.monotonic() + run_seconds
     batch = first
+    retired: list[object] = []
     try:
-        prepared, offsets = await asyncio.to_thread(_prepare, prepare, batch)
+        prepared, offsets = await asyncio.to_thread(_prepare, prepare, batch, retired)
     except BaseException:
         rewind(source, batch)
         raise
@@ -158,7 +166,10 @@ async def run(
             if time.monotonic() < deadline:
                 following = await _buffered(source, max_records)
             if following:
-                upcoming = asyncio.ensure_future(asyncio.to_thread(_prepare, prepare, following))
+                upcoming = asyncio.ensure_future(
+                    asyncio.to_thread(_prepare, prepare, following, retired)
+                )
+                retired = []
             await store(prepared)
             await source.commit(offsets)
         except BaseException:
@@ -174,6 +185,7 @@ async def run(
                 log.exception("after-commit callback failed")
         if upcoming is None:
             return done
+        retired += (batch, prepared)  # released by the next prepare
         batch = following
         try:
             prepared, offsets = await upcoming
