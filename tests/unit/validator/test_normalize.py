@@ -1,5 +1,6 @@
 """Pure normalization: identifiers, periods, units, derived metrics, identity, version."""
 
+import hashlib
 from datetime import date
 
 import pytest
@@ -127,6 +128,14 @@ def test_record_id_is_deterministic_and_separates_every_part_of_the_key() -> Non
     assert record_id(*key) not in variants
     assert len(variants) == len(key)
     assert record_id("12", "3", "p", "k", "s") != record_id("1", "23", "p", "k", "s")
+
+
+def test_record_id_is_the_blake2b_128_of_the_key_joined_by_unit_separators() -> None:
+    # Stored rows are keyed by it: a change here splits every record from its history.
+    key = b"BW-1\x1fF0\x1f2024-01\x1fmonth\x1fsrc"
+    expected = hashlib.blake2b(key, digest_size=16).hexdigest()
+    assert record_id("BW-1", "F0", "2024-01", "month", "src") == expected
+    assert expected == "3311eaa3e543454f5c07448d65f9296e"
 
 
 def test_version_orders_by_revision_then_accepted_time() -> None:

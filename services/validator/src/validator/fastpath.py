@@ -32,8 +32,8 @@ from validator.normalize import (
     RATE_TO_TOTAL,
     VERSION_SHIFT,
     Period,
-    blake2b,
     canonical_code,
+    new_id_hash,
     parse_period,
     unit_of,
 )
@@ -48,7 +48,7 @@ _FACTORS: Final[tuple[dict[str, float], ...]] = ({}, {}, {}, {})
 _NORMALIZED_FLAGS: Final = (Flag.IDENTIFIER_NORMALIZED.value,)
 _UNKNOWN_WELL: Final = Flag.UNKNOWN_WELL.value
 _INFINITY: Final = float("inf")
-_blake2b: Final = blake2b
+_new_id_hash: Final = new_id_hash
 
 
 class NotClean(Exception):
@@ -217,9 +217,10 @@ class FastPath:
             ingested = self._ingested.get(accepted)
             if ingested is None:
                 ingested = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
-            key = f"{well}\x1f{field}\x1f{text}\x1f{kind}\x1f{source}".encode()
+            digest = _new_id_hash()  # normalize.record_id
+            digest.update(f"{well}\x1f{field}\x1f{text}\x1f{kind}\x1f{source}".encode())
             return Canonical(
-                _blake2b(key, digest_size=16).hexdigest(),  # normalize.record_id
+                digest.hexdigest(),
                 (revision << VERSION_SHIFT) | accepted,  # type: ignore[operator]  # normalize.version
                 well,
                 well_raw,

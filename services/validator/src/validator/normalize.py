@@ -21,8 +21,10 @@ MAX_REVISION: Final = (1 << (64 - VERSION_SHIFT)) - 1
 _UNITS: Final = {unit.value.lower(): unit for unit in Unit}
 #: A kbd rate or MMcf/d rate times days gives thousands of bbl or Mcf.
 RATE_TO_TOTAL: Final = 1_000.0
-blake2b: Final = hashlib.blake2b
-"""The hash of ``record_id`` (the fast path inlines it)."""
+new_id_hash: Final = hashlib.blake2b(digest_size=16).copy
+"""A fresh 128-bit BLAKE2b, the hash of ``record_id`` (the fast path inlines it). Copied
+from one made once: building one parses a dozen keyword arguments and costs more than
+the hashing."""
 
 
 class Period(NamedTuple):
@@ -113,7 +115,9 @@ def derived(
 def record_id(well_code: str, field_code: str, period: str, kind: str, data_source: str) -> str:
     """Deterministic id of a natural key: the same key always yields the same id."""
     key = f"{well_code}\x1f{field_code}\x1f{period}\x1f{kind}\x1f{data_source}".encode()
-    return blake2b(key, digest_size=16).hexdigest()
+    digest = new_id_hash()
+    digest.update(key)
+    return digest.hexdigest()
 
 
 def version(revision: int, accepted_ms: int) -> int:
