@@ -52,7 +52,12 @@ def _validator_inputs(
 def validator(records: int, runs: int) -> list[Result]:
     """Both sides walk the same records in consumer batches of the configured size
     (``WELLSTREAM_BATCH_MAX_RECORDS``), as the service does; the validator's output of a
-    batch is dropped once counted, as the service drops it once published."""
+    batch is dropped once counted, as the service drops it once published.
+
+    The records waiting their turn are frozen out of the garbage collector's reach, as the
+    writer's benchmark freezes its backlog: the service never holds more than the batch
+    in hand, but a collection during a run would walk all of them."""
+    from runtime.http import freeze_objects
     from validator.config import ValidatorSettings
     from validator.pipeline import process_batch
     from validator.rules import Policy
@@ -74,6 +79,7 @@ def validator(records: int, runs: int) -> list[Result]:
         assert done == records, f"{records - done} records lost"
 
     figure, floor = [], []
+    freeze_objects()
     for _ in range(runs):
         floor.append(_best_of(bare, records))
         figure.append(_best_of(ours, records))
