@@ -2,6 +2,7 @@
 accounting of what ClickHouse holds for the wells of one prefix."""
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -9,6 +10,7 @@ from typing import Final
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from contracts import CanonicalRecord, topics
 from runtime import kafka
@@ -94,7 +96,9 @@ async def wait_committed(
     deadline = asyncio.get_running_loop().time() + within
     reached = 0
     while asyncio.get_running_loop().time() < deadline:
-        reached = await committed(bootstrap, group)
+        # A fresh broker creates its offsets topic on a group's first request.
+        with contextlib.suppress(GroupCoordinatorNotAvailableError):
+            reached = await committed(bootstrap, group)
         if reached >= target:
             break
         await asyncio.sleep(poll)
