@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from writer import stream
 from writer.pipeline import Prepared
@@ -45,6 +46,8 @@ class Consumer:
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if self.fail_commit:
             raise RuntimeError("rebalance in progress")
+        if not offsets.keys() <= self.assigned:  # as aiokafka refuses them
+            raise IllegalStateError(f"not assigned: {offsets.keys() - self.assigned}")
         self.commits.append(offsets)
         self.events.append("commit " + " ".join(f"{tp.partition}:{o}" for tp, o in offsets.items()))
 
@@ -162,6 +165,33 @@ async def test_partitions_no_longer_assigned_are_left_to_their_new_owner() -> No
         await stream.run(batch, consumer, work.prepare, work.store, max_records=100)
 
     assert consumer.seeks == {tp(1): 7}
+
+
+async def test_a_partition_revoked_while_its_batch_was_stored_is_left_out_of_the_commit() -> None:
+    # Partition 0 was revoked while the batch was stored; partition 1 stays.
+    consumer = Consumer([records(1, range(9, 12))], {1})
+    work = Work()
+    committed: list[stream.Offsets] = []
+    batch = [*records(0, range(0, 3)), *records(1, range(7, 9))]
+
+    done = await stream.run(
+        batch, consumer, work.prepare, work.store, max_records=100, committed=committed.append
+    )
+
+    assert done == 2
+    assert consumer.commits == [{tp(1): 9}, {tp(1): 12}]
+    assert committed == consumer.commits
+    assert consumer.seeks == {}
+
+
+async def test_a_batch_whose_partitions_were_all_revoked_commits_nothing() -> None:
+    consumer = Consumer([], set())
+
+    done = await stream.run(
+        records(0, range(0, 3)), consumer, Work().prepare, Work().store, max_records=100
+    )
+
+    assert (done, consumer.commits, consumer.seeks) == (1, [], {})
 
 
 async def test_a_batch_that_cannot_be_prepared_is_rewound_after_the_one_before_commits() -> None:

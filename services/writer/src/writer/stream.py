@@ -106,6 +106,23 @@ def _prepare(
     return prepare(batch), next_offsets(batch)
 
 
+async def _commit(source: Source, offsets: Offsets) -> Offsets:
+    """Commit the offsets of the partitions still assigned; return them.
+
+    A partition revoked in a rebalance while its batch was being stored is not committed
+    (the consumer would refuse it, and the rest of the batch with it): its new owner
+    reads it again from its last commit. The chunk it inserts again is skipped when cut
+    the same way (same deduplication token), else stored again as the same versions."""
+    assigned = source.assignment()
+    held = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+    if len(held) < len(offsets):
+        revoked = sorted(f"{tp.topic}/{tp.partition}" for tp in offsets.keys() - held.keys())
+        log.info("revoked before their commit, left to their new owner: %s", ", ".join(revoked))
+    if held:
+        await source.commit(held)
+    return held
+
+
 def rewind(source: Source, *batches: Records) -> None:
     """Seek every partition of ``batches`` (oldest first) back to its earliest offset in
     them, so the next fetch reads them again. A partition no longer assigned is left to
@@ -149,7 +166,8 @@ async def run(
     batch's offsets once ``store`` returned; the number of batches stored.
 
     ``prepare`` runs in a worker thread, the next batch's while ``store`` inserts the
-    current one. ``committed`` is called with the offsets of each commit."""
+    current one. ``committed`` is called with the offsets of each commit (partitions
+    revoked meanwhile are left out: ``_commit``)."""
     deadline = time.monotonic() + run_seconds
     batch = first
     retired: list[object] = []
@@ -171,7 +189,7 @@ async def run(
                 )
                 retired = []
             await store(prepared)
-            await source.commit(offsets)
+            offsets = await _commit(source, offsets)
         except BaseException:
             if upcoming is not None:
                 _drop(upcoming)
