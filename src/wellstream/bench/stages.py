@@ -125,12 +125,15 @@ async def _empty(ch: "ClickHouse") -> None:
 
 
 class _Backlog:
-    """The writer's consumer catching up on a backlog: every batch already fetched.
-    Commits are counted; nothing is ever rewound."""
+    """The writer's consumer catching up on a backlog: every batch already fetched, its
+    partitions assigned throughout. Commits are counted; nothing is ever rewound."""
 
     def __init__(self, batches: list[list["ConsumerRecord"]]) -> None:
+        from aiokafka import TopicPartition
+
         self.batches = batches
         self.commits = 0
+        self.assigned = {TopicPartition(m.topic, m.partition) for b in batches for m in b}
 
     async def getmany(
         self, *partitions: "TopicPartition", timeout_ms: int = 0, max_records: int | None = None
@@ -149,7 +152,7 @@ class _Backlog:
         raise AssertionError(f"rewound {partition} to {offset}")
 
     def assignment(self) -> set["TopicPartition"]:
-        return set()
+        return self.assigned
 
 
 async def _writer(records: int, runs: int) -> list[Result]:
