@@ -120,6 +120,23 @@ async def test_each_share_goes_to_its_own_field(
     assert (detail["wells"], detail["cumulative"]["oil_bbl"]) == (2, 600.0)
 
 
+@pytest.mark.parametrize("slash", ["/", "%2F"], ids=["slash", "encoded"])
+async def test_codes_with_a_slash_are_addressable(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, unique: str, slash: str
+) -> None:
+    # Norwegian wells are named like 15/9-F-12, and their fields may be too.
+    well, field = f"15/9-F-{unique}", f"NO/{unique}"
+    await insert(clickhouse, [Row(well, "2024-03", field_code=field, oil_bbl=120.0)])
+    well_path, field_path = (code.replace("/", slash) for code in (well, field))
+
+    assert (await get(api, f"/api/v1/wells/{well_path}"))["well_code"] == canonical_code(well)
+    (month,) = (await get(api, f"/api/v1/wells/{well_path}/production"))["items"]
+    assert month["oil_bbl"] == 120.0
+    assert (await get(api, f"/api/v1/fields/{field_path}"))["wells"] == 1
+    (month,) = (await get(api, f"/api/v1/fields/{field_path}/production"))["items"]
+    assert month["oil_bbl"] == 120.0
+
+
 @pytest.mark.parametrize(
     "path",
     [

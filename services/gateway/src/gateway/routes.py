@@ -104,18 +104,11 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         )
         return respond(request, jsonb(page))
 
+    # Codes may hold a slash (Norwegian wells: 15/9-F-12), sent as it is or as %2F: the
+    # path converter takes it, and each series route comes before its detail route,
+    # whose pattern would take ".../production" as part of the code.
     @router.get(
-        "/wells/{well_code}",
-        response_model=WellDetail,
-        responses=cached_docs,
-        summary="One well: latest production and cumulative totals",
-        tags=["wells"],
-    )
-    async def get_well(request: Request, well_code: Code) -> Response:
-        return await detail(request, "well", well_code, Queries.well)
-
-    @router.get(
-        "/wells/{well_code}/production",
+        "/wells/{well_code:path}/production",
         response_model=ProductionSeries,
         responses=cached_docs,
         summary="A well's production series",
@@ -139,17 +132,17 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         return await cached(request, "well", well_code, lambda: series("well", well_code, args))
 
     @router.get(
-        "/fields/{field_code}",
-        response_model=FieldDetail,
+        "/wells/{well_code:path}",
+        response_model=WellDetail,
         responses=cached_docs,
-        summary="One field: latest production and cumulative totals over its wells",
-        tags=["fields"],
+        summary="One well: latest production and cumulative totals",
+        tags=["wells"],
     )
-    async def get_field(request: Request, field_code: Code) -> Response:
-        return await detail(request, "field", field_code, Queries.field)
+    async def get_well(request: Request, well_code: Code) -> Response:
+        return await detail(request, "well", well_code, Queries.well)
 
     @router.get(
-        "/fields/{field_code}/production",
+        "/fields/{field_code:path}/production",
         response_model=ProductionSeries,
         responses=cached_docs,
         summary="A field's production series, summed over its wells",
@@ -170,6 +163,16 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
             start=start, end=end, granularity=granularity, limit=limit, cursor=cursor_token
         )
         return await cached(request, "field", field_code, lambda: series("field", field_code, args))
+
+    @router.get(
+        "/fields/{field_code:path}",
+        response_model=FieldDetail,
+        responses=cached_docs,
+        summary="One field: latest production and cumulative totals over its wells",
+        tags=["fields"],
+    )
+    async def get_field(request: Request, field_code: Code) -> Response:
+        return await detail(request, "field", field_code, Queries.field)
 
     @router.get(
         "/stats",
