@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import Consumer
@@ -22,14 +22,12 @@ from faststream.message import StreamMessage
 from faststream.params import NoCast
 
 from contracts import SCHEMA_VERSION, DeadLetter, topics
-from runtime.kafka import batch_parser
+from runtime.kafka import Batch, batch_parser
 from writer import deadletters, metrics, sink, stream
 from writer.cache import Invalidation
 from writer.config import WriterSettings
 from writer.pipeline import Outgoing, Prepared, Publish, prepare, store_prepared
 from writer.store import Store
-
-Records = tuple[ConsumerRecord, ...]
 
 
 async def _raw_records(message: StreamMessage[Any]) -> Any:
@@ -38,7 +36,7 @@ async def _raw_records(message: StreamMessage[Any]) -> Any:
     return message.raw_message
 
 
-async def store_dead_letters(batch: Records, store: Store) -> None:
+async def store_dead_letters(batch: Batch, store: Store) -> None:
     by_partition: dict[int, list[tuple[DeadLetter, int, int]]] = {}
     for msg in batch:
         letter = deadletters.parse(
@@ -121,7 +119,7 @@ def register(
         if invalidation is not None and stored.rows:
             await invalidation.bump(stored.wells, stored.fields)
 
-    async def on_normalized(batch: NoCast[Records], consumer: Consumer) -> None:
+    async def on_normalized(batch: NoCast[Batch], consumer: Consumer) -> None:
         await stream.run(
             batch,
             consumer,
@@ -131,7 +129,7 @@ def register(
             committed=lambda offsets: record_lag(offsets, consumer.highwater),
         )
 
-    async def on_dead_letters(batch: NoCast[Records], consumer: Consumer) -> None:
+    async def on_dead_letters(batch: NoCast[Batch], consumer: Consumer) -> None:
         metrics.BATCH_RECORDS.labels("dlq").observe(len(batch))
         try:
             await store_dead_letters(batch, store)
