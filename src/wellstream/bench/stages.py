@@ -133,7 +133,7 @@ class _Backlog:
 
         self.batches = batches
         self.commits = 0
-        self.assigned = {TopicPartition(m.topic, m.partition) for b in batches for m in b}
+        self.assigned = {TopicPartition(b[0].topic, b[0].partition) for b in batches}
 
     async def getmany(
         self, *partitions: "TopicPartition", timeout_ms: int = 0, max_records: int | None = None
