@@ -155,3 +155,23 @@ def test_an_unknown_well_is_flagged_or_rejected_when_strict(policy: Policy, outc
 def test_without_reference_data_no_well_is_called_unknown() -> None:
     record = CanonicalRecord.model_validate_json(run(good(), Policy()).normalized[0].body)
     assert Flag.UNKNOWN_WELL not in record.flags
+
+
+def test_each_batch_enriches_from_its_own_reference_data() -> None:
+    """The fast path keeps a well's resolved enrichment between batches: a reload of the
+    reference data, a well gone from it or enrichment turned off must still show."""
+    moved = {"1234": REFERENCE["1234"].model_copy(update={"operator": "Equinor"})}
+    body = good(field_code=None)
+    outcomes = []
+    for reference in (REFERENCE, moved, {}, None, REFERENCE):
+        record = CanonicalRecord.model_validate_json(
+            run(body, Policy(), reference).normalized[0].body
+        )
+        outcomes.append((record.operator, record.field_code, record.flags))
+    assert outcomes == [
+        ("Petrobras", "77", []),
+        ("Equinor", "77", []),
+        (None, "", [Flag.UNKNOWN_WELL]),
+        (None, "", []),
+        ("Petrobras", "77", []),
+    ]

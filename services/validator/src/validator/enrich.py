@@ -3,7 +3,6 @@
 The pure part lives here; ``reference.py`` keeps the data in Redis behind a cache.
 """
 
-from functools import cached_property
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,9 +31,11 @@ class WellRef(BaseModel):
     def key(self) -> str:
         return canonical_code(self.well_code)
 
-    @cached_property
+    @property
     def enrichment(self) -> "Enrichment":
-        """What ``apply`` reads, computed once per well rather than once per record."""
+        """What ``apply`` reads. Not cached on the instance: ``model_copy`` would carry a
+        cached value over to a copy with other data (the fast path keeps its own, per
+        reference object)."""
         field = canonical_code(self.field_code) if self.field_code else ""
         return Enrichment(
             field,

@@ -11,13 +11,15 @@ path decides and explains. A property test checks that both paths give the same 
 wherever the fast one answers.
 
 It runs once per record, so it is written for the interpreter: what depends on a well
-code or a period is computed once (``_identity``, ``FastPath._period``,
-``WellRef.enrichment``), numbers are checked with plain comparisons on locals, and the
-canonical record is built in one go, lineage included, ready to encode.
+or a period is computed once, not per record. A well's codes, names and data source, with
+its enrichment and the start of its record id's hash, are resolved once per reference
+object and kept across batches (``_SENT``); a period once per batch (``FastPath._period``).
+Numbers are checked with plain comparisons on locals, and the canonical record is built
+in one go, lineage included, ready to encode.
 """
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Final
 
@@ -31,7 +33,6 @@ from validator.enrich import WellRef
 from validator.normalize import (
     RATE_TO_TOTAL,
     VERSION_SHIFT,
-    Period,
     canonical_code,
     new_id_hash,
     parse_period,
@@ -49,6 +50,40 @@ _NORMALIZED_FLAGS: Final = (Flag.IDENTIFIER_NORMALIZED.value,)
 _UNKNOWN_WELL: Final = Flag.UNKNOWN_WELL.value
 _INFINITY: Final = float("inf")
 _new_id_hash: Final = new_id_hash
+
+
+_SentKey = tuple[int | str, int | str | None, str | None, str | None, str | None, str | None]
+#: (well, well_raw, field, field_name, well_reference, well_name, operator, basin, country,
+#: status, data_source, flags, a copier of the record id's hash of "well␟field␟", the
+#: data source as the hash's last bytes)
+_Resolved = tuple[
+    str,
+    str,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    tuple[str, ...],
+    Callable[[], Any],
+    bytes,
+]
+#: A period, and its part of the record id's hashed key ("period␟kind␟")
+_Period = tuple[str, date, str, int, bytes]
+_SENT_LIMIT: Final = 65_536
+#: Every combination of codes, names and data source seen lately; kept across batches,
+#: which is where they repeat (a batch holds each well about once).
+_SENT: Final[dict[_SentKey, "_Sent"]] = {}
+_OFF: Final = object()
+"""Enrichment is off."""
+_UNKNOWN: Final = object()
+"""Enrichment is on and the well is not in the reference data."""
+_NOBODY: Final = object()
+"""Not resolved yet."""
 
 
 class NotClean(Exception):
@@ -92,7 +127,7 @@ class FastPath:
         # flags them, they stay on the fast path; when it rejects them, the full path says why.
         self._unknown_well_flag = policy.severities[Flag.UNKNOWN_WELL] == "flag"
         self._ingested: dict[int, datetime] = {}
-        self._periods: dict[str, Period] = {}
+        self._periods: dict[str, _Period] = {}
 
     def record(
         self,
@@ -113,13 +148,43 @@ class FastPath:
             if extra is None:
                 no_audit = raw.source_data is UNSET and raw.partition_0 is UNSET
                 extra = {} if no_audit else _audit_fields(raw)
-            identity = _identity(raw.well_code, raw.field_code)
-            if identity is None:
-                return None
-            well_raw, well, field, flags = identity
-            text, start, kind, days = self._periods.get(raw.production_period) or self._period(
-                raw.production_period
+            key = (
+                raw.well_code,
+                raw.field_code,
+                raw.field_name,
+                raw.well_name,
+                raw.well_reference,
+                raw.data_source,
             )
+            sent = _SENT.get(key) or _sent(key)
+            reference = self._reference
+            if reference is None:
+                well_ref: object = _OFF
+            else:
+                well_ref = reference.get(sent.well)
+                if well_ref is None:
+                    if not self._unknown_well_flag:
+                        return None  # the full path says why
+                    well_ref = _UNKNOWN
+            (
+                well,
+                well_raw,
+                field,
+                field_name,
+                well_reference,
+                well_name,
+                operator,
+                basin,
+                country,
+                status,
+                source,
+                flags,
+                id_prefix,
+                id_source,
+            ) = sent.resolved if sent.ref is well_ref else sent.resolve(well_ref)
+            text, start, kind, days, id_period = self._periods.get(
+                raw.production_period
+            ) or self._period(raw.production_period)
             # Typed as they will be once read; a numeric string is read here.
             days_on: float | None = raw.days_on_production  # type: ignore[assignment]
             if days_on.__class__ is str:  # type: ignore[comparison-overlap]
@@ -179,46 +244,13 @@ class FastPath:
                 if revision:
                     return None
                 revision = 0
-            field_name, well_name, well_reference = (
-                raw.field_name,
-                raw.well_name,
-                raw.well_reference,
-            )
-            reference = self._reference
-            well_ref = reference.get(well) if reference is not None else None
-            if well_ref is None:
-                operator = basin = country = status = None
-                if reference is not None:  # enrichment is on and the well is unknown
-                    if not self._unknown_well_flag:
-                        return None
-                    flags = (*flags, _UNKNOWN_WELL)
-            else:
-                # enrich.apply: what upstream sent wins; a field's name fits its field.
-                (
-                    ref_field,
-                    ref_field_name,
-                    ref_name,
-                    ref_reference,
-                    operator,
-                    basin,
-                    country,
-                    status,
-                ) = well_ref.enrichment
-                if not field:
-                    field = ref_field
-                if field_name is None and field == ref_field:
-                    field_name = ref_field_name
-                if well_name is None:
-                    well_name = ref_name
-                if well_reference is None:
-                    well_reference = ref_reference
-            source = raw.data_source or "unknown"
             _, topic, partition, offset, accepted, _, _ = message
             ingested = self._ingested.get(accepted)
             if ingested is None:
                 ingested = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
-            digest = _new_id_hash()  # normalize.record_id
-            digest.update(f"{well}\x1f{field}\x1f{text}\x1f{kind}\x1f{source}".encode())
+            digest = id_prefix()  # normalize.record_id, from the hash of "well␟field␟"
+            digest.update(id_period)
+            digest.update(id_source)
             return Canonical(
                 digest.hexdigest(),
                 (revision << VERSION_SHIFT) | accepted,  # type: ignore[operator]  # normalize.version
@@ -281,12 +313,12 @@ class FastPath:
             return None
         return self.record(message, raw, extra)
 
-    def _period(self, text: str) -> Period:
+    def _period(self, text: str) -> _Period:
         period = parse_period(text)
         if period is None or period.start > self._latest_start:
             raise NotClean
-        self._periods[text] = period
-        return period
+        entry = self._periods[text] = (*period, f"{period.period}\x1f{period.kind}\x1f".encode())
+        return entry
 
 
 def _audit_fields(raw: Raw) -> dict[str, Any]:
@@ -297,6 +329,86 @@ def _audit_fields(raw: Raw) -> dict[str, Any]:
     if raw.partition_0 is not UNSET:
         extra["partition_0"] = raw.partition_0
     return extra
+
+
+class _Sent:
+    """What records say of themselves besides their period and numbers, for one
+    combination of well code, field code, names and data source (``_SENT`` keys), resolved
+    against the reference data of its well, and kept resolved for the next record that
+    meets the same reference data."""
+
+    __slots__ = (
+        "field",
+        "field_name",
+        "flags",
+        "ref",
+        "resolved",
+        "source",
+        "well",
+        "well_name",
+        "well_raw",
+        "well_reference",
+    )
+
+    def __init__(self, key: _SentKey, identity: tuple[str, str, str, tuple[str, ...]]) -> None:
+        _, _, self.field_name, self.well_name, self.well_reference, source = key
+        self.well_raw, self.well, self.field, self.flags = identity
+        self.source = source or "unknown"
+        self.ref: object = _NOBODY
+        self.resolved: _Resolved
+
+    def resolve(self, ref: object) -> "_Resolved":
+        """The record's identity and enrichment with ``ref``: a ``WellRef``, ``_UNKNOWN``
+        (enrichment on, the well unknown: flagged) or ``_OFF`` (enrichment off).
+        ``enrich.apply``: what upstream sent wins; a field's name fits its field."""
+        field, field_name, well_name = self.field, self.field_name, self.well_name
+        well_reference, flags = self.well_reference, self.flags
+        operator = basin = country = status = None
+        if isinstance(ref, WellRef):
+            enrichment = ref.enrichment
+            if not field:
+                field = enrichment.field_code
+            if field_name is None and field == enrichment.field_code:
+                field_name = enrichment.field_name
+            if well_name is None:
+                well_name = enrichment.well_name
+            if well_reference is None:
+                well_reference = enrichment.well_reference
+            operator, basin, country = enrichment.operator, enrichment.basin, enrichment.country
+            status = enrichment.status
+        elif ref is _UNKNOWN:
+            flags = (*flags, _UNKNOWN_WELL)
+        id_prefix = _new_id_hash()
+        id_prefix.update(f"{self.well}\x1f{field}\x1f".encode())
+        self.resolved = (
+            self.well,
+            self.well_raw,
+            field,
+            field_name,
+            well_reference,
+            well_name,
+            operator,
+            basin,
+            country,
+            status,
+            self.source,
+            flags,
+            id_prefix.copy,
+            self.source.encode(),
+        )
+        self.ref = ref
+        return self.resolved
+
+
+def _sent(key: _SentKey) -> _Sent:
+    """``_SENT[key]``, made on first sight; ``NotClean`` when the codes need the full path."""
+    identity = _identity(key[0], key[1])
+    if identity is None:
+        raise NotClean
+    if len(_SENT) >= _SENT_LIMIT:
+        _SENT.clear()  # bounded: the wells of a few batches are enough to stay warm
+    sent = _SENT[key] = _Sent(key, identity)
+    return sent
 
 
 @lru_cache(maxsize=65_536)
