@@ -40,7 +40,7 @@ from validator.normalize import (
 )
 from validator.parse import KNOWN
 from validator.rules import Flag, Policy
-from validator.structs import Canonical, Original, Raw, RawMessage, Volumes, raw_decoder
+from validator.structs import Canonical, Original, Raw, RawMessage, Volume, Volumes, raw_decoder
 
 _STREAMS: Final = ("oil", "gas", "water", "liquids")
 _QUANTITIES: Final = (Quantity.OIL, Quantity.GAS, Quantity.WATER, Quantity.LIQUIDS)
@@ -458,23 +458,27 @@ def _volumes(
     totals: list[float | None],
 ) -> dict[str, Original]:
     """Rates and totals from the volumes measured in known units, within the ceilings;
-    the values as sent, in the order of the streams (as ``canonical._streams`` has them)."""
-    original = {}
+    the values as sent, in the order of the streams (as ``canonical._streams`` has them).
+    A volume sent as a JSON number is its own ``Original`` (``structs.Volume``)."""
+    original: dict[str, Any] = {}
     for i, entry in enumerate((volumes.oil, volumes.gas, volumes.water, volumes.liquids)):
         if entry is None:
             continue
         unit = entry.unit
         factor = _FACTORS[i].get(unit) or _factor(i, unit)
         value = entry.value
+        kept: Volume | Original = entry
         if value.__class__ is str:
             value = _number(value, _INFINITY)
+            kept = Original(value, unit)
         if value is not None:
             total = value * factor  # type: ignore[operator]
             rate = total / days / RATE_TO_TOTAL
             if rate > ceilings[i]:
                 raise NotClean
-            rates[i], totals[i] = rate, total
-            original[_STREAMS[i]] = Original(value, unit)  # type: ignore[arg-type]
+            rates[i] = rate
+            totals[i] = total
+            original[_STREAMS[i]] = kept
     return original
 
 

@@ -33,9 +33,12 @@ class RawMessage(NamedTuple):
     correlation_id: str | None = None
 
 
-class Volume(msgspec.Struct, gc=False):
-    unit: str
+class Volume(msgspec.Struct, kw_only=True, gc=False):
+    """A volume as sent. Its fields are ``Original``'s, in the same order, so one sent
+    with a JSON number encodes as its ``Original`` would and is kept as it came."""
+
     value: Number = None
+    unit: str
 
 
 class Volumes(msgspec.Struct, forbid_unknown_fields=True, gc=False):
