@@ -7,8 +7,9 @@ import pytest
 
 from contracts import CanonicalRecord, ErrorCode
 from tests.unit.validator.conftest import ACCEPTED_MS, DROP, NOW, good, message
+from validator.enrich import WellRef
 from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
-from validator.rules import Policy
+from validator.rules import Flag, Policy
 
 POLICY = Policy()
 
@@ -211,3 +212,21 @@ def test_accepted_ms(headers: dict[str, str], timestamp: int, expected: int) -> 
 def test_wells_of_a_batch_are_canonical_and_skip_what_cannot_be_read() -> None:
     batch = [message(good(well_code=" mrl-0123d")), message(good(well_code=77)), message(b"{")]
     assert wells_of(batch) == {"MRL-123D", "77"}
+
+
+def test_flags_are_counted_over_both_paths() -> None:
+    reference = {"1234": WellRef(well_code="1234")}
+    batch = [
+        message(good(), offset=0),  # clean: fast path, no flag
+        message(good(well_code="01234", production_period="2024-03"), offset=1),  # padded
+        message(good(well_code="0999"), offset=2),  # padded and unknown
+        message(good(well_code="999", production_period="2024-03"), offset=3),  # unknown
+        message(good(days_on_production=0, production_period="2024-05"), offset=4),  # full path
+    ]
+    result = process_batch(batch, POLICY, reference, NOW)
+    assert not result.rejected
+    assert result.flags == {
+        Flag.IDENTIFIER_NORMALIZED: 2,
+        Flag.UNKNOWN_WELL: 2,
+        Flag.VOLUME_WITHOUT_PRODUCING_TIME: 1,
+    }

@@ -77,8 +77,8 @@ def process_batch(
     # _Output.add, unrolled for the fast path: it runs once per record.
     normalized, keys, buffer = out.normalized, out.keys, out.buffer
     # The fast path sets few flags (identifier normalized, unknown well), as shared tuples:
-    # count the tuples in the loop, the flags once after it.
-    flagged: dict[tuple[str, ...], int] = {}
+    # the tuples are counted once the loop is done, then the flags in each.
+    flag_sets: list[list[str]] = []  # tuples in fact, so they can be counted
     for message in messages:
         record = record_of(message)
         if record is None:
@@ -88,10 +88,8 @@ def process_batch(
         well = record.well_code
         normalized.append(Normalized(well, bytes(buffer), message[6]))  # .correlation_id
         keys.append((well, record.period, record.data_source))
-        if record.flags:
-            shared: tuple[str, ...] = record.flags  # type: ignore[assignment]  # see above
-            flagged[shared] = flagged.get(shared, 0) + 1
-    for flag_set, count in flagged.items():
+        flag_sets.append(record.flags)
+    for flag_set, count in Counter(flag_sets).items():
         for flag in flag_set:
             out.flags[flag] = out.flags.get(flag, 0) + count
     rejected = _full_path(slow, policy, reference, now, out)
