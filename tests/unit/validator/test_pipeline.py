@@ -1,14 +1,18 @@
 """process_batch: raw messages to canonical records or dead letters, nothing lost."""
 
+import json
 from typing import Any
 
 import orjson
 import pytest
+from aiokafka import ConsumerRecord
 
 from contracts import CanonicalRecord, ErrorCode
+from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID
 from tests.unit.validator.conftest import ACCEPTED_MS, DROP, NOW, good, message
 from validator.enrich import WellRef
-from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
+from validator.handlers import to_raw
+from validator.pipeline import Processed, RawMessage, process_batch, wells_of
 from validator.rules import Flag, Policy
 
 POLICY = Policy()
@@ -197,21 +201,65 @@ def test_a_mixed_batch_loses_nothing() -> None:
     assert len(result.rejected) == 2
 
 
+Headers = list[tuple[str, bytes | None]]
+
+
+def consumer_record(headers: Headers, timestamp: int) -> Any:
+    return ConsumerRecord("raw", 2, 9, timestamp, 0, b"k", b"{}", None, 0, 2, headers)
+
+
 @pytest.mark.parametrize(
     ("headers", "timestamp", "expected"),
     [
-        pytest.param({"x-accepted-at": "1700000000123"}, 5, 1_700_000_000_123, id="header"),
-        pytest.param({}, 1_700_000_000_999, 1_700_000_000_999, id="kafka-timestamp"),
-        pytest.param({"x-accepted-at": "soon"}, 7, 7, id="bad-header"),
+        pytest.param([(HEADER_ACCEPTED_AT, b"1700000000123")], 5, 1_700_000_000_123, id="header"),
+        pytest.param([], 1_700_000_000_999, 1_700_000_000_999, id="kafka-timestamp"),
+        pytest.param([(HEADER_ACCEPTED_AT, b"soon")], 7, 7, id="bad-header"),
+        pytest.param([(HEADER_ACCEPTED_AT, None)], 7, 7, id="null-header"),
+        pytest.param([(HEADER_ACCEPTED_AT, b"\xff1")], 7, 7, id="binary-header"),
+        pytest.param([(HEADER_ACCEPTED_AT, b"-5")], 7, 0, id="before-the-epoch"),
     ],
 )
-def test_accepted_ms(headers: dict[str, str], timestamp: int, expected: int) -> None:
-    assert accepted_ms(headers, timestamp) == expected
+def test_accepted_ms(
+    headers: list[tuple[str, bytes | None]], timestamp: int, expected: int
+) -> None:
+    assert to_raw(consumer_record(headers, timestamp)).accepted_ms == expected
+
+
+def test_a_consumer_record_keeps_its_lineage_and_correlation_id() -> None:
+    headers = [("trace", b"\xff\xfe"), (HEADER_CORRELATION_ID, b"req-1"), ("schema", None)]
+    raw = to_raw(consumer_record(headers, 1_700_000_000_000))
+    assert raw == RawMessage(b"{}", "raw", 2, 9, 1_700_000_000_000, b"k", "req-1")
 
 
 def test_wells_of_a_batch_are_canonical_and_skip_what_cannot_be_read() -> None:
     batch = [message(good(well_code=" mrl-0123d")), message(good(well_code=77)), message(b"{")]
+    batch += [message(b"[1]"), message(good(well_code=True)), message(good(well_code=DROP))]
     assert wells_of(batch) == {"MRL-123D", "77"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(b"\xef\xbb\xbf" + orjson.dumps(good()), id="byte-order-mark"),
+        pytest.param(
+            orjson.dumps(good(well_name="Mar\xedlia")).decode().encode("latin-1"), id="latin-1"
+        ),
+        pytest.param(json.dumps(good(well_code=2**64)).encode(), id="code-beyond-64-bits"),
+    ],
+)
+def test_a_known_well_read_the_long_way_is_still_enriched(value: bytes) -> None:
+    """Its reference data is fetched like any other's (``wells_of``), not called unknown."""
+    known = {
+        "1234": WellRef(well_code="1234", operator="Petrobras"),
+        "1.8446744073709552E+19": WellRef(
+            well_code="2**64, as JSON parsers read it", operator="Petrobras"
+        ),
+    }
+    batch = [message(value)]
+    reference = {well: known.get(well) for well in wells_of(batch)}
+    (item,) = process_batch(batch, POLICY, reference, NOW).normalized
+    record = CanonicalRecord.model_validate_json(item.body)
+    assert (record.operator, Flag.UNKNOWN_WELL in record.flags) == ("Petrobras", False)
 
 
 def test_flags_are_counted_over_both_paths() -> None:

@@ -19,7 +19,7 @@ from faststream.params import NoCast
 from prometheus_client import Counter, Histogram
 
 from contracts import SCHEMA_VERSION
-from contracts.topics import HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
+from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
 from runtime.kafka import Outgoing, Producer, batch_parser
 from validator.config import ValidatorSettings
 from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
@@ -43,17 +43,22 @@ BATCH_SECONDS = Histogram(
 
 
 def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
-    headers = {
-        name: (value or b"").decode("utf-8", "replace") for name, value in record.headers or ()
-    }
+    """The consumer record as the pipeline reads it. Only the two headers it needs are
+    decoded (a value that is not text is read with replacement characters)."""
+    accepted = correlation_id = None
+    for name, value in record.headers or ():
+        if name == HEADER_ACCEPTED_AT:
+            accepted = (value or b"").decode("utf-8", "replace")
+        elif name == HEADER_CORRELATION_ID:
+            correlation_id = (value or b"").decode("utf-8", "replace")
     return RawMessage(
-        value=record.value or b"",
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        accepted_ms=accepted_ms(headers, record.timestamp),
-        key=record.key,
-        correlation_id=headers.get(HEADER_CORRELATION_ID),
+        record.value or b"",
+        record.topic,
+        record.partition,
+        record.offset,
+        accepted_ms(accepted, record.timestamp),
+        record.key,
+        correlation_id,
     )
 
 

@@ -10,10 +10,8 @@ from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
 import msgspec
-import orjson
 
 from contracts import DeadLetter, ErrorDetail, KafkaSource
-from contracts.topics import HEADER_ACCEPTED_AT
 from validator import canonical
 from validator.enrich import WellRef, enrich
 from validator.fastpath import FastPath
@@ -46,12 +44,12 @@ class Processed(NamedTuple):
     """How many kept records carry each flag."""
 
 
-def accepted_ms(headers: Mapping[str, str], kafka_timestamp_ms: int) -> int:
-    """When the record was first accepted: the ingestor's header, else the Kafka time."""
-    text = headers.get(HEADER_ACCEPTED_AT)
-    if text:
+def accepted_ms(header: str | None, kafka_timestamp_ms: int) -> int:
+    """When the record was first accepted: the ingestor's header (its text, when the
+    message has one), else the Kafka time."""
+    if header:
         try:
-            return max(0, int(text))
+            return max(0, int(header))
         except ValueError:
             pass
     return max(0, kafka_timestamp_ms)
@@ -203,17 +201,40 @@ def _full_path(
 
 
 def wells_of(messages: Iterable[RawMessage]) -> set[str]:
-    """The canonical well codes of a batch, to fetch their reference data first."""
+    """The canonical well codes of a batch, to fetch their reference data first: every
+    well either path will look up, so none is called unknown for want of a lookup."""
     wells = set()
     for message in messages:
         try:
-            obj = orjson.loads(message.value)
-        except orjson.JSONDecodeError:
-            continue
-        well = obj.get("well_code") if type(obj) is dict else None
-        if type(well) is int or type(well) is str:
+            well = _well_code_of(message.value).well_code
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            well = _well_code_as_read(message.value)
+        else:
+            if type(well) is int and not _INT64_MIN <= well <= _INT64_MAX:
+                well = _well_code_as_read(message.value)  # the full path reads it otherwise
+        if well is not None:
             wells.add(canonical_code(str(well)))
     return wells
+
+
+class _WellCode(msgspec.Struct):
+    well_code: int | float | str | None = None
+
+
+_well_code_of: Final = msgspec.json.Decoder(_WellCode).decode
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+
+
+def _well_code_as_read(value: bytes) -> int | float | str | None:
+    """The well code as the full path reads the message (byte-order mark, Latin-1,
+    integers beyond 64 bits), or None when it has none."""
+    try:
+        obj, _ = decode(value)
+    except Rejected:
+        return None
+    well = obj.get("well_code")
+    return well if type(well) in (int, float, str) else None
 
 
 def reject(message: RawMessage, errors: list[ErrorDetail]) -> Rejection:
