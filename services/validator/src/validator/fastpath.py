@@ -18,9 +18,9 @@ Numbers are checked with plain comparisons on locals, and the canonical record i
 in one go, lineage included, ready to encode.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from hashlib import blake2b
 from typing import Any, Final
 
 import msgspec
@@ -54,8 +54,8 @@ _new_id_hash: Final = new_id_hash
 
 _SentKey = tuple[int | str, int | str | None, str | None, str | None, str | None, str | None]
 #: (well, well_raw, field, field_name, well_reference, well_name, operator, basin, country,
-#: status, data_source, flags, a copier of the record id's hash of "well␟field␟", the
-#: data source as the hash's last bytes)
+#: status, data_source, flags, the record id's hash of "well␟field␟" so far, the data
+#: source as the hash's last bytes)
 _Resolved = tuple[
     str,
     str,
@@ -69,11 +69,12 @@ _Resolved = tuple[
     str | None,
     str,
     tuple[str, ...],
-    Callable[[], Any],
+    blake2b,
     bytes,
 ]
 #: A period, and its part of the record id's hashed key ("period␟kind␟")
 _Period = tuple[str, date, str, int, bytes]
+#: About 1 KB an entry, so at most about 65 MB; cleared when full.
 _SENT_LIMIT: Final = 65_536
 #: Every combination of codes, names and data source seen lately; kept across batches,
 #: which is where they repeat (a batch holds each well about once).
@@ -248,7 +249,7 @@ class FastPath:
             ingested = self._ingested.get(accepted)
             if ingested is None:
                 ingested = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
-            digest = id_prefix()  # normalize.record_id, from the hash of "well␟field␟"
+            digest = id_prefix.copy()  # normalize.record_id, from the hash of "well␟field␟"
             digest.update(id_period)
             digest.update(id_source)
             return Canonical(
@@ -393,7 +394,7 @@ class _Sent:
             status,
             self.source,
             flags,
-            id_prefix.copy,
+            id_prefix,
             self.source.encode(),
         )
         self.ref = ref
@@ -411,7 +412,6 @@ def _sent(key: _SentKey) -> _Sent:
     return sent
 
 
-@lru_cache(maxsize=65_536)
 def _identity(
     well: int | str, field: int | str | None
 ) -> tuple[str, str, str, tuple[str, ...]] | None:
