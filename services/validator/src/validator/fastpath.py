@@ -53,10 +53,12 @@ _new_id_hash: Final = new_id_hash
 
 
 _SentKey = tuple[int | str, int | str | None, str | None, str | None, str | None, str | None]
-#: (well, well_raw, field, field_name, well_reference, well_name, operator, basin, country,
-#: status, data_source, flags, the record id's hash of "well␟field␟" so far, the data
-#: source as the hash's last bytes)
+#: (the reference it was resolved with, well, well_raw, field, field_name, well_reference,
+#: well_name, operator, basin, country, status, data_source, flags, the record id's hash
+#: of "well␟field␟" so far, the data source as the hash's last bytes); one object, so a
+#: reader never pairs one reference with another's resolution
 _Resolved = tuple[
+    object,
     str,
     str,
     str,
@@ -167,7 +169,11 @@ class FastPath:
                     if not self._unknown_well_flag:
                         return None  # the full path says why
                     well_ref = _UNKNOWN
+            resolved = sent.resolved
+            if resolved[0] is not well_ref:
+                resolved = sent.resolve(well_ref)
             (
+                _,
                 well,
                 well_raw,
                 field,
@@ -182,7 +188,7 @@ class FastPath:
                 flags,
                 id_prefix,
                 id_source,
-            ) = sent.resolved if sent.ref is well_ref else sent.resolve(well_ref)
+            ) = resolved
             text, start, kind, days, id_period = self._periods.get(
                 raw.production_period
             ) or self._period(raw.production_period)
@@ -342,7 +348,6 @@ class _Sent:
         "field",
         "field_name",
         "flags",
-        "ref",
         "resolved",
         "source",
         "well",
@@ -355,8 +360,8 @@ class _Sent:
         _, _, self.field_name, self.well_name, self.well_reference, source = key
         self.well_raw, self.well, self.field, self.flags = identity
         self.source = source or "unknown"
-        self.ref: object = _NOBODY
-        self.resolved: _Resolved
+        # Resolved with nothing yet: the first record resolves it.
+        self.resolved: _Resolved = (_NOBODY,)  # type: ignore[assignment]
 
     def resolve(self, ref: object) -> "_Resolved":
         """The record's identity and enrichment with ``ref``: a ``WellRef``, ``_UNKNOWN``
@@ -382,6 +387,7 @@ class _Sent:
         id_prefix = _new_id_hash()
         id_prefix.update(f"{self.well}\x1f{field}\x1f".encode())
         self.resolved = (
+            ref,
             self.well,
             self.well_raw,
             field,
@@ -397,7 +403,6 @@ class _Sent:
             id_prefix,
             self.source.encode(),
         )
-        self.ref = ref
         return self.resolved
 
 
