@@ -74,8 +74,9 @@ _Resolved = tuple[
     blake2b,
     bytes,
 ]
-#: A period, and its part of the record id's hashed key ("period␟kind␟")
-_Period = tuple[str, date, str, int, bytes]
+#: A period, its days as a float (for arithmetic with floats), and its part of the record
+#: id's hashed key ("period␟kind␟")
+_Period = tuple[str, date, str, int, float, bytes]
 #: About 1 KB an entry, so at most about 65 MB; cleared when full.
 _SENT_LIMIT: Final = 65_536
 #: Every combination of codes, names and data source seen lately; kept across batches,
@@ -189,14 +190,14 @@ class FastPath:
                 id_prefix,
                 id_source,
             ) = resolved
-            text, start, kind, days, id_period = self._periods.get(
+            text, start, kind, days, span, id_period = self._periods.get(
                 raw.production_period
             ) or self._period(raw.production_period)
             # Typed as they will be once read; a numeric string is read here.
             days_on: float | None = raw.days_on_production  # type: ignore[assignment]
             if days_on.__class__ is str:  # type: ignore[comparison-overlap]
                 days_on = _number(days_on, _INFINITY)
-            if days_on is not None and days_on > days:
+            if days_on is not None and days_on > span:
                 return None
             oil: float | None = raw.oil_production_kbd  # type: ignore[assignment]
             if oil.__class__ is str:  # type: ignore[comparison-overlap]
@@ -211,17 +212,18 @@ class FastPath:
             if liquids.__class__ is str:  # type: ignore[comparison-overlap]
                 liquids = _number(liquids, self._ceilings[3])
             # The arithmetic of canonical._streams, in the same order: both paths agree
-            # bit for bit (``rate and``: None, 0.0 and -0.0 stay as they are).
-            oil_bbl = oil and oil * days * RATE_TO_TOTAL
-            gas_mcf = gas and gas * days * RATE_TO_TOTAL
-            water_bbl = water and water * days * RATE_TO_TOTAL
-            liquids_bbl = liquids and liquids * days * RATE_TO_TOTAL
+            # bit for bit (``rate and``: None, 0.0 and -0.0 stay as they are; ``span`` is
+            # ``days`` as a float, which Python would convert it to, only sooner).
+            oil_bbl = oil and oil * span * RATE_TO_TOTAL
+            gas_mcf = gas and gas * span * RATE_TO_TOTAL
+            water_bbl = water and water * span * RATE_TO_TOTAL
+            liquids_bbl = liquids and liquids * span * RATE_TO_TOTAL
             if raw.volumes is None:
                 original = {}
             else:
                 rates = [oil, gas, water, liquids]
                 totals = [oil_bbl, gas_mcf, water_bbl, liquids_bbl]
-                original = _volumes(raw.volumes, days, self._ceilings, rates, totals)
+                original = _volumes(raw.volumes, span, self._ceilings, rates, totals)
                 oil, gas, water, liquids = rates
                 oil_bbl, gas_mcf, water_bbl, liquids_bbl = totals
             # normalize.derived, for volumes known not to be negative, in its order of
@@ -324,7 +326,8 @@ class FastPath:
         period = parse_period(text)
         if period is None or period.start > self._latest_start:
             raise NotClean
-        entry = self._periods[text] = (*period, f"{period.period}\x1f{period.kind}\x1f".encode())
+        id_period = f"{period.period}\x1f{period.kind}\x1f".encode()
+        entry = self._periods[text] = (*period, float(period.days), id_period)
         return entry
 
 
@@ -457,7 +460,7 @@ def _number(text: str, ceiling: float) -> float | None:
 
 def _volumes(
     volumes: Volumes,
-    days: int,
+    days: float,
     ceilings: tuple[float, float, float, float],
     rates: list[float | None],
     totals: list[float | None],
