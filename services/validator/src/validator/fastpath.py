@@ -235,13 +235,13 @@ class FastPath:
                 boe = None
             else:
                 boe = hydrocarbon + (gas_mcf or 0.0) / MCF_PER_BOE
-            if days_on == 0 and (oil_bbl or gas_mcf or water_bbl or liquids_bbl):
+            if days_on == 0.0 and (oil_bbl or gas_mcf or water_bbl or liquids_bbl):
                 return None  # volumes without producing time: flagged
             water_cut = gor = None
             if (
                 water_bbl is not None
                 and (oil_bbl is not None or liquids_bbl is not None)
-                and hydrocarbon + water_bbl > 0
+                and hydrocarbon + water_bbl > 0.0
             ):
                 water_cut = water_bbl / (hydrocarbon + water_bbl)
             if oil_bbl and gas_mcf is not None:
@@ -453,7 +453,7 @@ def _number(text: str, ceiling: float) -> float | None:
             raise NotClean from None
         return None
     # float() also reads "1_0", "inf" and non-ASCII digits; leave those to pydantic.
-    if 0 <= number <= ceiling and number < _INFINITY and text.isascii() and "_" not in text:
+    if 0.0 <= number <= ceiling and number < _INFINITY and text.isascii() and "_" not in text:
         return number
     raise NotClean
 
