@@ -219,9 +219,7 @@ def consumer_record(headers: Headers, timestamp: int) -> Any:
         pytest.param([(HEADER_ACCEPTED_AT, b"-5")], 7, 0, id="before-the-epoch"),
     ],
 )
-def test_accepted_ms(
-    headers: list[tuple[str, bytes | None]], timestamp: int, expected: int
-) -> None:
+def test_accepted_ms(headers: Headers, timestamp: int, expected: int) -> None:
     assert to_raw(consumer_record(headers, timestamp)).accepted_ms == expected
 
 

@@ -76,7 +76,7 @@ def process_batch(
     normalized, keys, buffer = out.normalized, out.keys, out.buffer
     # The fast path sets few flags (identifier normalized, unknown well), as shared tuples:
     # the tuples are counted once the loop is done, then the flags in each.
-    flag_sets: list[list[str]] = []  # tuples in fact, so they can be counted
+    flag_sets: list[tuple[str, ...]] = []
     for message in messages:
         record = record_of(message)
         if record is None:
@@ -86,7 +86,7 @@ def process_batch(
         well = record.well_code
         normalized.append(Normalized(well, bytes(buffer), message[6]))  # .correlation_id
         keys.append((well, record.period, record.data_source))
-        flag_sets.append(record.flags)
+        flag_sets.append(record.flags)  # type: ignore[arg-type]  # see above
     for flag_set, count in Counter(flag_sets).items():
         for flag in flag_set:
             out.flags[flag] = out.flags.get(flag, 0) + count
