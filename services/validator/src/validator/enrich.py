@@ -72,18 +72,36 @@ def enrich(record: Canonical | None, code: str, well: WellRef | None, out: Findi
 
 
 def apply(record: Canonical, well: WellRef) -> None:
-    """Fill what the record lacks from the well's reference data; what upstream sent wins,
-    and a field's name only fits its own field (a well may report to several)."""
+    """Fill what the record lacks from the well's reference data (``filled``)."""
     ref = well.enrichment
-    if not record.field_code:
-        record.field_code = ref.field_code
-    if record.field_name is None and record.field_code == ref.field_code:
-        record.field_name = ref.field_name
-    if record.well_name is None:
-        record.well_name = ref.well_name
-    if record.well_reference is None:
-        record.well_reference = ref.well_reference
+    (
+        record.field_code,
+        record.field_name,
+        record.well_name,
+        record.well_reference,
+    ) = filled(record.field_code, record.field_name, record.well_name, record.well_reference, ref)
     record.operator = ref.operator
     record.basin = ref.basin
     record.country = ref.country
     record.well_status = ref.status
+
+
+def filled(
+    field_code: str,
+    field_name: str | None,
+    well_name: str | None,
+    well_reference: str | None,
+    ref: Enrichment,
+) -> tuple[str, str | None, str | None, str | None]:
+    """(field code, field name, well name, well reference) as sent, completed from the
+    reference: what upstream sent wins, and a field's name only fits its own field (a well
+    may report to several)."""
+    if not field_code:
+        field_code = ref.field_code
+    if field_name is None and field_code == ref.field_code:
+        field_name = ref.field_name
+    if well_name is None:
+        well_name = ref.well_name
+    if well_reference is None:
+        well_reference = ref.well_reference
+    return field_code, field_name, well_name, well_reference

@@ -29,7 +29,7 @@ from msgspec import UNSET
 
 from contracts import SCHEMA_VERSION
 from contracts.units import MCF_PER_BOE, SCF_PER_MCF, Quantity, factor_to_canonical
-from validator.enrich import WellRef
+from validator.enrich import WellRef, filled
 from validator.normalize import (
     RATE_TO_TOTAL,
     VERSION_SHIFT,
@@ -368,21 +368,16 @@ class _Sent:
 
     def resolve(self, ref: object) -> "_Resolved":
         """The record's identity and enrichment with ``ref``: a ``WellRef``, ``_UNKNOWN``
-        (enrichment on, the well unknown: flagged) or ``_OFF`` (enrichment off).
-        ``enrich.apply``: what upstream sent wins; a field's name fits its field."""
+        (enrichment on, the well unknown: flagged) or ``_OFF`` (enrichment off), as
+        ``enrich.apply`` fills them."""
         field, field_name, well_name = self.field, self.field_name, self.well_name
         well_reference, flags = self.well_reference, self.flags
         operator = basin = country = status = None
         if isinstance(ref, WellRef):
             enrichment = ref.enrichment
-            if not field:
-                field = enrichment.field_code
-            if field_name is None and field == enrichment.field_code:
-                field_name = enrichment.field_name
-            if well_name is None:
-                well_name = enrichment.well_name
-            if well_reference is None:
-                well_reference = enrichment.well_reference
+            field, field_name, well_name, well_reference = filled(
+                field, field_name, well_name, well_reference, enrichment
+            )
             operator, basin, country = enrichment.operator, enrichment.basin, enrichment.country
             status = enrichment.status
         elif ref is _UNKNOWN:
