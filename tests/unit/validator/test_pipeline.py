@@ -12,7 +12,7 @@ from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID
 from tests.unit.validator.conftest import ACCEPTED_MS, DROP, NOW, good, message
 from validator.enrich import WellRef
 from validator.handlers import to_raw
-from validator.pipeline import Processed, RawMessage, process_batch, wells_of
+from validator.pipeline import LAST_ACCEPTED_MS, Processed, RawMessage, process_batch, wells_of
 from validator.rules import Flag, Policy
 
 POLICY = Policy()
@@ -216,7 +216,10 @@ def consumer_record(headers: Headers, timestamp: int) -> Any:
         pytest.param([(HEADER_ACCEPTED_AT, b"soon")], 7, 7, id="bad-header"),
         pytest.param([(HEADER_ACCEPTED_AT, None)], 7, 7, id="null-header"),
         pytest.param([(HEADER_ACCEPTED_AT, b"\xff1")], 7, 7, id="binary-header"),
-        pytest.param([(HEADER_ACCEPTED_AT, b"-5")], 7, 0, id="before-the-epoch"),
+        pytest.param([(HEADER_ACCEPTED_AT, b"-5")], 7, 7, id="header-before-the-epoch"),
+        pytest.param([(HEADER_ACCEPTED_AT, b"10" * 8)], 7, 7, id="header-after-2109"),
+        pytest.param([], -1, 0, id="no-kafka-timestamp"),
+        pytest.param([], 10**15, LAST_ACCEPTED_MS, id="kafka-timestamp-after-2109"),
     ],
 )
 def test_accepted_ms(headers: Headers, timestamp: int, expected: int) -> None:

@@ -15,7 +15,7 @@ from contracts import DeadLetter, ErrorDetail, KafkaSource
 from validator import canonical
 from validator.enrich import WellRef, enrich
 from validator.fastpath import FastPath
-from validator.normalize import canonical_code, record_id, version
+from validator.normalize import VERSION_SHIFT, canonical_code, record_id, version
 from validator.parse import Rejected, decode, fields_of
 from validator.rules import Findings, Flag, Policy
 from validator.structs import CANONICAL_DECODER, ENCODER, Canonical, RawMessage
@@ -44,15 +44,23 @@ class Processed(NamedTuple):
     """How many kept records carry each flag."""
 
 
+#: The last millisecond ``version`` holds (42 bits: the year 2109).
+LAST_ACCEPTED_MS: Final = (1 << VERSION_SHIFT) - 1
+
+
 def accepted_ms(header: str | None, kafka_timestamp_ms: int) -> int:
     """When the record was first accepted: the ingestor's header (its text, when the
-    message has one), else the Kafka time."""
+    message has one), else the Kafka time. A header outside what ``version`` holds (before
+    1970 or after 2109) is not a time to trust; the Kafka time is brought within it."""
     if header:
         try:
-            return max(0, int(header))
+            value = int(header)
         except ValueError:
             pass
-    return max(0, kafka_timestamp_ms)
+        else:
+            if 0 <= value <= LAST_ACCEPTED_MS:
+                return value
+    return min(max(0, kafka_timestamp_ms), LAST_ACCEPTED_MS)
 
 
 def process_batch(
