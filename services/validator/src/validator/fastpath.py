@@ -150,8 +150,12 @@ class FastPath:
             if raw is None:
                 raw = self._decode(message[0])  # message.value, without the descriptor
             if extra is None:
-                no_audit = raw.source_data is UNSET and raw.partition_0 is UNSET
-                extra = {} if no_audit else _audit_fields(raw)
+                if raw.source_data is UNSET and raw.partition_0 is UNSET:
+                    extra = {}
+                elif raw.source_data is UNSET or raw.partition_0 is UNSET:
+                    extra = _audit_fields(raw)
+                else:  # both: kept in the order sent, which only the long way knows
+                    return self._with_unknown_fields(message)
             key = (
                 raw.well_code,
                 raw.field_code,
