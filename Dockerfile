@@ -1,6 +1,13 @@
 # One image for every service; compose and Kubernetes pick the entry point
 # (wellstream-ingestor, wellstream-validator, wellstream-writer, wellstream-gateway).
 FROM python:3.11-slim AS build
+# cargo and a C linker build the validator's native fast path (services/validator/native).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl gcc libc6-dev ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+ENV PATH="/root/.cargo/bin:$PATH"
+COPY scripts/rust.sh /tmp/rust.sh
+RUN /tmp/rust.sh ensure
 RUN pip install --no-cache-dir uv
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./

@@ -1,4 +1,7 @@
-"""The fast path: a clean record straight from its JSON bytes to its canonical record.
+"""The Python fast path: a clean record straight from its JSON bytes to its canonical record.
+
+It sees what the native fast path (``native``) hands back: records it is not sure of,
+most of them clean all the same (numeric strings with spaces, nested audit data).
 
 Almost every record is clean: plain JSON shapes, canonical identifiers, a valid period,
 rates within limits, a known well. For those, msgspec decodes the bytes in C (and checks
@@ -82,9 +85,9 @@ _SENT_LIMIT: Final = 65_536
 #: Every combination of codes, names and data source seen lately; kept across batches,
 #: which is where they repeat (a batch holds each well about once).
 _SENT: Final[dict[_SentKey, "_Sent"]] = {}
-_OFF: Final = object()
+OFF: Final = object()
 """Enrichment is off."""
-_UNKNOWN: Final = object()
+UNKNOWN: Final = object()
 """Enrichment is on and the well is not in the reference data."""
 _NOBODY: Final = object()
 """Not resolved yet."""
@@ -102,15 +105,15 @@ class FastPath:
     reference data (None: enrichment off)."""
 
     __slots__ = (
-        "_ceilings",
         "_decode",
         "_ingested",
-        "_latest_start",
-        "_now",
         "_periods",
         "_raw_type",
         "_reference",
-        "_unknown_well_flag",
+        "ceilings",
+        "latest_start",
+        "now",
+        "unknown_well_flag",
     )
 
     def __init__(
@@ -120,16 +123,16 @@ class FastPath:
         reference: Mapping[str, WellRef | None] | None,
     ) -> None:
         oil, gas, water, liquids = (policy.ceilings[q] for q in _QUANTITIES)
-        self._ceilings = (oil, gas, water, liquids)
-        decoder = raw_decoder(self._ceilings)
+        self.ceilings = (oil, gas, water, liquids)
+        decoder = raw_decoder(self.ceilings)
         self._decode = decoder.decode
         self._raw_type = decoder.type
-        self._latest_start = policy.latest_start(now.date())
-        self._now = now
+        self.latest_start = policy.latest_start(now.date())
+        self.now = now
         self._reference = reference
         # Unknown wells are common (reference data is often partial): when the policy only
         # flags them, they stay on the fast path; when it rejects them, the full path says why.
-        self._unknown_well_flag = policy.severities[Flag.UNKNOWN_WELL] == "flag"
+        self.unknown_well_flag = policy.severities[Flag.UNKNOWN_WELL] == "flag"
         self._ingested: dict[int, datetime] = {}
         self._periods: dict[str, _Period] = {}
 
@@ -167,13 +170,13 @@ class FastPath:
             sent = _SENT.get(key) or _sent(key)
             reference = self._reference
             if reference is None:
-                well_ref: object = _OFF
+                well_ref: object = OFF
             else:
                 well_ref = reference.get(sent.well)
                 if well_ref is None:
-                    if not self._unknown_well_flag:
+                    if not self.unknown_well_flag:
                         return None  # the full path says why
-                    well_ref = _UNKNOWN
+                    well_ref = UNKNOWN
             resolved = sent.resolved
             if resolved[0] is not well_ref:
                 resolved = sent.resolve(well_ref)
@@ -205,16 +208,16 @@ class FastPath:
                 return None
             oil: float | None = raw.oil_production_kbd  # type: ignore[assignment]
             if oil.__class__ is str:  # type: ignore[comparison-overlap]
-                oil = _number(oil, self._ceilings[0])
+                oil = _number(oil, self.ceilings[0])
             gas: float | None = raw.gas_production_mmcfd  # type: ignore[assignment]
             if gas.__class__ is str:  # type: ignore[comparison-overlap]
-                gas = _number(gas, self._ceilings[1])
+                gas = _number(gas, self.ceilings[1])
             water: float | None = raw.water_production_kbd  # type: ignore[assignment]
             if water.__class__ is str:  # type: ignore[comparison-overlap]
-                water = _number(water, self._ceilings[2])
+                water = _number(water, self.ceilings[2])
             liquids: float | None = raw.liquids_production_kbd  # type: ignore[assignment]
             if liquids.__class__ is str:  # type: ignore[comparison-overlap]
-                liquids = _number(liquids, self._ceilings[3])
+                liquids = _number(liquids, self.ceilings[3])
             # The arithmetic of canonical._streams, in the same order: both paths agree
             # bit for bit (``rate and``: None, 0.0 and -0.0 stay as they are; ``span`` is
             # ``days`` as a float, which Python would convert it to, only sooner).
@@ -227,7 +230,7 @@ class FastPath:
             else:
                 rates = [oil, gas, water, liquids]
                 totals = [oil_bbl, gas_mcf, water_bbl, liquids_bbl]
-                original = _volumes(raw.volumes, span, self._ceilings, rates, totals)
+                original = _volumes(raw.volumes, span, self.ceilings, rates, totals)
                 oil, gas, water, liquids = rates
                 oil_bbl, gas_mcf, water_bbl, liquids_bbl = totals
             # normalize.derived, for volumes known not to be negative, in its order of
@@ -302,7 +305,7 @@ class FastPath:
                 partition,
                 offset,
                 ingested,
-                self._now,
+                self.now,
                 SCHEMA_VERSION,
             )
         except NotClean:
@@ -328,7 +331,7 @@ class FastPath:
 
     def _period(self, text: str) -> _Period:
         period = parse_period(text)
-        if period is None or period.start > self._latest_start:
+        if period is None or period.start > self.latest_start:
             raise NotClean
         id_period = f"{period.period}\x1f{period.kind}\x1f".encode()
         entry = self._periods[text] = (*period, float(period.days), id_period)
@@ -371,8 +374,8 @@ class _Sent:
         self.resolved: _Resolved = (_NOBODY,)  # type: ignore[assignment]
 
     def resolve(self, ref: object) -> "_Resolved":
-        """The record's identity and enrichment with ``ref``: a ``WellRef``, ``_UNKNOWN``
-        (enrichment on, the well unknown: flagged) or ``_OFF`` (enrichment off), as
+        """The record's identity and enrichment with ``ref``: a ``WellRef``, ``UNKNOWN``
+        (enrichment on, the well unknown: flagged) or ``OFF`` (enrichment off), as
         ``enrich.apply`` fills them."""
         field, field_name, well_name = self.field, self.field_name, self.well_name
         well_reference, flags = self.well_reference, self.flags
@@ -384,7 +387,7 @@ class _Sent:
             )
             operator, basin, country = enrichment.operator, enrichment.basin, enrichment.country
             status = enrichment.status
-        elif ref is _UNKNOWN:
+        elif ref is UNKNOWN:
             flags = (*flags, _UNKNOWN_WELL)
         id_prefix = _new_id_hash()
         id_prefix.update(f"{self.well}\x1f{field}\x1f".encode())
@@ -406,6 +409,14 @@ class _Sent:
             self.source.encode(),
         )
         return self.resolved
+
+
+def sent_of(key: _SentKey) -> "_Sent | None":
+    """``_SENT[key]``, made on first sight; None when the codes need the full path."""
+    try:
+        return _SENT.get(key) or _sent(key)
+    except NotClean:
+        return None
 
 
 def _sent(key: _SentKey) -> _Sent:
@@ -489,11 +500,16 @@ def _volumes(
     return original
 
 
-def _factor(i: int, unit: str) -> float:
-    """The factor of ``unit`` to the canonical unit of stream ``i`` (positive), kept for
-    next time; ``NotClean`` when the unit is unknown or does not fit the stream."""
+def factor_of(i: int, unit: str) -> float | None:
+    """The factor of ``unit`` to the canonical unit of stream ``i`` (positive); None when
+    the unit is unknown or does not fit the stream."""
     known = unit_of(unit)
-    factor = None if known is None else factor_to_canonical(_QUANTITIES[i], known)
+    return None if known is None else factor_to_canonical(_QUANTITIES[i], known)
+
+
+def _factor(i: int, unit: str) -> float:
+    """``factor_of``, kept for next time; ``NotClean`` when there is none."""
+    factor = factor_of(i, unit)
     if factor is None:
         raise NotClean
     if len(_FACTORS[i]) < 256:  # spellings of a handful of units; never unbounded

@@ -12,23 +12,15 @@ from typing import Final, NamedTuple
 import msgspec
 
 from contracts import DeadLetter, ErrorDetail, KafkaSource
-from validator import canonical
+from validator import canonical, native
 from validator.enrich import WellRef, enrich
 from validator.fastpath import FastPath
 from validator.normalize import VERSION_SHIFT, canonical_code, record_id, version
 from validator.parse import Rejected, decode, fields_of
 from validator.rules import Findings, Flag, Policy
-from validator.structs import CANONICAL_DECODER, ENCODER, Canonical, RawMessage
+from validator.structs import CANONICAL_DECODER, ENCODER, Canonical, Normalized, RawMessage
 
 __all__ = ["Normalized", "Processed", "RawMessage", "Rejection", "process_batch", "wells_of"]
-
-
-class Normalized(msgspec.Struct, frozen=True, gc=False):
-    """A canonical record ready to publish: its key (the canonical well code) and body."""
-
-    key: str
-    body: bytes
-    correlation_id: str | None
 
 
 class Rejection(NamedTuple):
@@ -72,20 +64,23 @@ def process_batch(
     """Every raw message of a batch as a canonical record or a dead letter, nothing lost.
 
     ``reference`` maps canonical well codes to their reference data (None: unknown);
-    None turns enrichment off. Clean records take the fast path, the rest the full one.
+    None turns enrichment off. Clean records take a fast path (the native one, else the
+    Python one: ``native``, ``fastpath``), the rest the full one.
     Each record is encoded as soon as it is built and only its bytes are kept: holding
     thousands of records until the end of a batch costs more than building them.
     """
     now = now or datetime.now(UTC)
     out = _Output(now)
-    record_of = FastPath(policy, now, reference).record
+    path = FastPath(policy, now, reference)
+    record_of = path.record
     slow: list[RawMessage] = []
-    # _Output.add, unrolled for the fast path: it runs once per record.
     normalized, keys, buffer = out.normalized, out.keys, out.buffer
+    left = native.run(path, messages, reference, normalized, keys, out.flags)
+    # _Output.add, unrolled for the Python fast path: it runs once per record.
     # The fast path sets few flags (identifier normalized, unknown well), as shared tuples:
     # the tuples are counted once the loop is done, then the flags in each.
     flag_sets: list[tuple[str, ...]] = []
-    for message in messages:
+    for message in left:
         record = record_of(message)
         if record is None:
             slow.append(message)

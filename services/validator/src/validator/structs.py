@@ -33,6 +33,14 @@ class RawMessage(NamedTuple):
     correlation_id: str | None = None
 
 
+class Normalized(msgspec.Struct, frozen=True, gc=False):
+    """A canonical record ready to publish: its key (the canonical well code) and body."""
+
+    key: str
+    body: bytes
+    correlation_id: str | None
+
+
 class Volume(msgspec.Struct, kw_only=True, gc=False):
     """A volume as sent. Its fields are ``Original``'s, in the same order, so one sent
     with a JSON number encodes as its ``Original`` would and is kept as it came."""
