@@ -20,7 +20,7 @@ def test_the_stage_benchmarks_run_and_report_both_sides() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line.strip() for line in done.stdout.split("summary")[0].splitlines()]
     results = [line for line in lines if " | " in line]
-    assert [line.split(" ")[0] for line in results] == ["validator", "writer", "the"]
+    assert [line.split(" ")[0] for line in results] == ["validator", "validator", "writer", "the"]
     for line in results:
         # ratio = figure / floor: a number only when both sides measured something
         ratio = re.search(r"\| ratio (\d+\.\d+)", line)

@@ -32,13 +32,17 @@ def _best_of(fn: Callable[[], object], count: int) -> float:
 
 
 def _validator_inputs(
-    records: int,
+    records: int, unknown_field: bool = False
 ) -> tuple[list[bytes], list["RawMessage"], dict[str, "WellRef"]]:
+    """The records, as raw messages, and reference data for every well; with
+    ``unknown_field``, each record also carries a field the contract does not name."""
     from contracts.identifiers import canonical_code
     from validator.enrich import WellRef
     from validator.pipeline import RawMessage
 
     payloads = raw_records(records, seed=11)
+    if unknown_field:
+        payloads = [value[:-1] + b',"operator_note":"as sent"}' for value in payloads]
     accepted = int(time.time() * 1000)
     messages = [
         RawMessage(value, "production.raw.v1", 0, offset, accepted)
@@ -56,13 +60,23 @@ def validator(records: int, runs: int) -> list[Result]:
 
     The records waiting their turn are frozen out of the garbage collector's reach, as the
     writer's benchmark freezes its backlog: the service never holds more than the batch
-    in hand, but a collection during a run would walk all of them."""
+    in hand, but a collection during a run would walk all of them.
+
+    A second line, for information, times records that each carry one field the contract
+    does not name (kept in ``extra``), against the same loop over them."""
+    return [
+        _validator(records, runs, unknown_field=False),
+        _validator(records, runs, unknown_field=True),
+    ]
+
+
+def _validator(records: int, runs: int, unknown_field: bool) -> Result:
     from runtime.http import freeze_objects
     from validator.config import ValidatorSettings
     from validator.pipeline import process_batch
     from validator.rules import Policy
 
-    payloads, messages, reference = _validator_inputs(records)
+    payloads, messages, reference = _validator_inputs(records, unknown_field)
     policy = Policy()
     size = ValidatorSettings().batch_max_records
     batches = [messages[i : i + size] for i in range(0, len(messages), size)]
@@ -83,16 +97,17 @@ def validator(records: int, runs: int) -> list[Result]:
     for _ in range(runs):
         floor.append(_best_of(bare, records))
         figure.append(_best_of(ours, records))
-    return [
-        Result(
-            f"validator process_batch ({size:,}-record batches)",
-            "records/s",
-            figure,
-            "bare RawRecord.model_validate_json loop",
-            floor,
-            target=0.6,
-        )
-    ]
+    name = f"validator process_batch ({size:,}-record batches)"
+    if unknown_field:
+        name = f"validator process_batch, an unknown field in every record ({size:,})"
+    return Result(
+        name,
+        "records/s",
+        figure,
+        "bare RawRecord.model_validate_json loop",
+        floor,
+        target=None if unknown_field else 0.6,
+    )
 
 
 def writer(records: int, runs: int) -> list[Result]:
