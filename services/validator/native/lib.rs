@@ -64,13 +64,12 @@ struct Bail;
 
 #[pymethods]
 impl NativePath {
-    /// ``sent_of(key)``: a ``fastpath._Sent`` (raises when the codes need the full path);
+    /// ``sent_of(key)``: a ``fastpath._Sent``, or None when the codes need the full path;
     /// ``period_of(text)``: (text, start ISO, kind, days, start ordinal) or None;
     /// ``factor_of(stream index, unit)``: the factor to canonical or None;
-    /// ``normalized_type(key, body,
-    /// correlation id)`` makes an output; ``off``/``unknown``: enrichment off, or on and
-    /// the well unknown; ``constants``: (Mcf per boe, scf per Mcf, rate to total, version
-    /// shift, max revision, schema version).
+    /// ``normalized_type(key, body, correlation id)`` makes an output; ``off`` and
+    /// ``unknown``: enrichment off, or on and the well unknown; ``constants``: (Mcf per
+    /// boe, scf per Mcf, rate to total, version shift, max revision, schema version).
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -178,10 +177,9 @@ impl NativePath {
             return Ok(Err(Bail));
         };
         let bytes = value.as_bytes();
-        // Only objects of the shapes above, and no arrays anywhere: serde would read an
-        // array as a struct's fields in order, which msgspec and pydantic do not.
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first != Some(&b'{') || bytes.contains(&b'[') {
+        // No arrays anywhere: serde would read one as a derived struct's fields in order
+        // (``raw::Volumes``), which msgspec and pydantic do not.
+        if bytes.contains(&b'[') {
             return Ok(Err(Bail));
         }
         let Ok(raw) = serde_json::from_slice::<Raw>(bytes) else {
