@@ -314,17 +314,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for Extra<'a> {
 }
 
 /// A number sent as text, as the Python fast path reads it (``fastpath._number``), or
-/// ``Err`` when that is in any doubt: only ASCII digits, '.', exponents and '+', which
-/// Rust and Python read alike (both round correctly); "" is no value.
+/// ``Err`` when that is in any doubt: only ASCII digits, '.', exponents and their signs,
+/// which Rust and Python read alike (both round correctly); "" is no value. A leading
+/// sign is left to Python ("-0" is a float of its own there).
 pub fn number(text: &str, ceiling: f64) -> Result<Option<f64>, ()> {
     if text.is_empty() {
         return Ok(None);
     }
-    let plain = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+'));
-    if !plain {
-        return Err(());
+    let mut previous = b'+';
+    for b in text.bytes() {
+        let exponent_sign = matches!(b, b'+' | b'-') && matches!(previous, b'e' | b'E');
+        if !(b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E') || exponent_sign) {
+            return Err(());
+        }
+        previous = b;
     }
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && (0.0..=ceiling).contains(&v) => Ok(Some(v)),

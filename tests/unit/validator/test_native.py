@@ -114,6 +114,38 @@ def test_clean_records_are_answered_natively(record: dict[str, Any], enrich_on: 
     assert keys[0][0] == normalized[0].key
 
 
+#: Decimal texts whose nearest float is hard to find (halfway cases, subnormals, more
+#: digits than a float holds), all within the ceilings as oil volumes in bbl.
+HARD_TO_ROUND = [
+    "2.2250738585072011e-308",
+    "4.9406564584124654e-324",
+    "2.4703282292062328e-324",
+    "9007199254740993e-10",
+    "0.1000000000000000055511151231257827",
+    "1.00000000000000011102230246251565404236316680908203125",
+    "123456789012345678901234567890e-25",
+    "7.038531e-26",
+    "1448997445238699e-11",
+    "3.0000000000000004440892098500626",
+    "89255.0e-22",
+    "1E+4",
+]
+
+
+@pytest.mark.parametrize("text", HARD_TO_ROUND)
+@pytest.mark.parametrize("as_string", [False, True], ids=["number", "string"])
+def test_numbers_are_read_as_python_reads_them(text: str, as_string: bool) -> None:
+    number = f'"{text}"' if as_string else text
+    value = (
+        b'{"well_code":"W1","production_period":"2024-01","days_on_production":30,'
+        b'"volumes":{"oil":{"value":%s,"unit":"bbl"}}}' % number.encode()
+    )
+    item = message(value)
+    normalized, _, _, left = native_path([item], None)
+    assert left == []
+    assert normalized[0].body == python_fast_path(item, None)
+
+
 HANDED_BACK = [
     pytest.param(json.dumps(good(note={"by": "x"})).encode(), id="unknown-field-not-scalar"),
     pytest.param(json.dumps(good(note=-0.0)).encode(), id="unknown-field-negative-zero"),
@@ -133,6 +165,7 @@ HANDED_BACK = [
     pytest.param(json.dumps(good(oil_production_kbd=-1.5)).encode(), id="negative"),
     pytest.param(json.dumps(good(oil_production_kbd=10**6)).encode(), id="beyond-ceiling"),
     pytest.param(json.dumps(good(well_code=2**64)).encode(), id="code-beyond-64-bits"),
+    pytest.param(json.dumps(good(days_on_production=2**53 + 1)).encode(), id="beyond-2^53"),
     pytest.param(json.dumps(good(partition_0=2**70)).encode(), id="audit-beyond-64-bits"),
     pytest.param(json.dumps(good(revision="3")).encode(), id="revision-as-text"),
     pytest.param(json.dumps(good(production_period="2024-13")).encode(), id="bad-period"),
