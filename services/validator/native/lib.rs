@@ -64,7 +64,7 @@ struct Bail;
 
 #[pymethods]
 impl NativePath {
-    /// ``sent_of(key)``: a ``fastpath._Sent``, or None when the codes need the full path;
+    /// ``sent_of(key)``: a ``wells.Sent``, or None when the codes need the full path;
     /// ``period_of(text)``: (text, start ISO, kind, days, start ordinal) or None;
     /// ``factor_of(stream index, unit)``: the factor to canonical or None;
     /// ``normalized_type(key, body, correlation id)`` makes an output; ``off`` and

@@ -1,5 +1,5 @@
 //! What a record says of its well (codes, names, data source), resolved once by Python
-//! (``fastpath.sent_of``, ``_Sent.resolve``) against each reference object and kept as
+//! (``wells.sent_of``, ``Sent.resolve``) against each reference object and kept as
 //! JSON fragments and the start of its record id's hash.
 
 use std::borrow::Cow;
@@ -32,7 +32,7 @@ pub struct Resolved {
     pub id_source: Vec<u8>,
 }
 
-/// One combination of codes, names and data source (``fastpath._Sent``).
+/// One combination of codes, names and data source (``wells.Sent``).
 pub struct Sent {
     pub sent: Py<PyAny>,
     pub well: Py<PyString>,
@@ -103,7 +103,7 @@ fn new_sent(py: Python, sent_of: &Py<PyAny>, raw: &Raw) -> PyResult<Option<Sent>
             Some(text) => PyString::new(py, text).into_any().unbind(),
         }
     };
-    // In the order of fastpath._SentKey
+    // In the order of wells.SentKey
     let key = PyTuple::new(
         py,
         [
@@ -127,7 +127,7 @@ fn new_sent(py: Python, sent_of: &Py<PyAny>, raw: &Raw) -> PyResult<Option<Sent>
     }))
 }
 
-/// The JSON fragments and hash state of a ``fastpath._Resolved`` tuple.
+/// The JSON fragments and hash state of a ``wells.Resolved`` tuple.
 pub fn resolved(tuple: &Bound<PyTuple>) -> PyResult<Resolved> {
     let item = |i: usize| tuple.get_item(i);
     let mut identity = Vec::with_capacity(160);

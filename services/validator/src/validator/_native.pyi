@@ -1,9 +1,7 @@
 from collections.abc import Callable, Iterable, Mapping
 
 from validator.structs import Normalized, RawMessage
-
-#: (well code, field code, field name, well name, well reference, data source), as sent
-SentKey = tuple[int | str, int | str | None, str | None, str | None, str | None, str | None]
+from validator.wells import SentKey
 
 class NativePath:
     def __init__(

@@ -6,7 +6,7 @@ part of what the Python fast path costs. It answers only where it is sure, and g
 other message back, untouched, for the Python fast path and then the full path to decide.
 
 The rules stay defined once, in Python: the native path asks the functions below (and
-``fastpath.sent_of``) the first time it meets a well, a period or a unit, and
+``wells.sent_of``) the first time it meets a well, a period or a unit, and
 keeps the answer. Its arithmetic is the Python fast path's, operation for operation; its
 JSON is msgspec's, byte for byte. A property test holds it to the full path.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from contracts import SCHEMA_VERSION
 from contracts.units import MCF_PER_BOE, SCF_PER_MCF
-from validator import fastpath
+from validator import fastpath, wells
 from validator._native import NativePath
 from validator.enrich import WellRef
 from validator.normalize import MAX_REVISION, RATE_TO_TOTAL, VERSION_SHIFT, parse_period
@@ -67,12 +67,12 @@ def _native() -> NativePath:
     native: NativePath | None = getattr(_LOCAL, "native", None)
     if native is None:
         native = _LOCAL.native = NativePath(
-            fastpath.sent_of,
+            wells.sent_of,
             _period_of,
             fastpath.factor_of,
             Normalized,
-            fastpath.OFF,
-            fastpath.UNKNOWN,
+            wells.OFF,
+            wells.UNKNOWN,
             (MCF_PER_BOE, SCF_PER_MCF, RATE_TO_TOTAL, VERSION_SHIFT, MAX_REVISION, SCHEMA_VERSION),
         )
     return native
