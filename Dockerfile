@@ -14,7 +14,8 @@ COPY pyproject.toml uv.lock README.md ./
 COPY libs libs
 COPY services services
 COPY src src
-RUN uv sync --frozen --no-dev --compile-bytecode
+# The extension is installed into src/validator; cargo's build tree is not needed after.
+RUN uv sync --frozen --no-dev --compile-bytecode && rm -rf services/validator/target
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 wellstream
