@@ -2,6 +2,7 @@
 back everything else untouched, in order."""
 
 import json
+import random
 import threading
 from typing import Any
 
@@ -238,3 +239,61 @@ def test_each_thread_has_its_own_native_path() -> None:
         thread.join()
     assert len(results) == 200
     assert all(result == expected for result in results)
+
+
+_NUMBERS: list[Any] = [0, 0.0, 1, 2.5, 31, 1e-7, 249.99, 250, 250.0001, "1.5", "1E+2", "2.5e-3"]
+_NUMBERS += ["", " ", ".5", "5.", "1_0", "-1", "+1", "nan", None, True, -0.0, 1.2e5, 0.1 + 0.2]
+_CODES: list[Any] = [1234, "1234", " 01234 ", "7-MRL-123D-RJS", "", -5, "Poço", 10**19, None, 1.0]
+_PERIODS: list[Any] = ["2024-01", "2024-02-29", "2023-02-29", "2024-13", " 2024-01 ", 202401]
+_PERIODS += ["2024-03-31T00:00:00+02:00", "2024-03-31T01:00:00", "2031-01", "2025-06-16"]
+_UNITS: list[Any] = ["bbl", "Sm3", "m3", "scf", "Mcf", "MMcf", "mcf", " bbl ", "barrels", None, 5]
+_EXTRAS: list[Any] = ["x", 1, -2, 2.5, -0.0, True, None, 10**20, "é\n", {"a": 1}, [1], 1e300]
+_RATES = ["oil_production_kbd", "gas_production_mmcfd", "water_production_kbd"]
+_RATES += ["liquids_production_kbd", "days_on_production"]
+
+
+def _random_record(rng: random.Random) -> bytes:
+    """A seed record changed a few times at random, its keys shuffled, written in one of
+    several JSON styles."""
+    record = good()
+    for _ in range(rng.randint(0, 6)):
+        roll = rng.random()
+        if roll < 0.4:
+            record[rng.choice(_RATES)] = rng.choice(_NUMBERS)
+        elif roll < 0.5:
+            record[rng.choice(["well_code", "field_code"])] = rng.choice(_CODES)
+        elif roll < 0.6:
+            record["production_period"] = rng.choice(_PERIODS)
+        elif roll < 0.75:
+            streams = rng.sample(["oil", "gas", "water", "liquids", "condensate"], 2)
+            record["volumes"] = {
+                s: {"value": rng.choice(_NUMBERS), "unit": rng.choice(_UNITS)} for s in streams
+            }
+        elif roll < 0.9:
+            record[rng.choice(["note", "source_data", "partition_0", "é"])] = rng.choice(_EXTRAS)
+        else:
+            record.pop(rng.choice(list(record)))
+    keys = list(record)
+    rng.shuffle(keys)
+    shuffled = {key: record[key] for key in keys}
+    return json.dumps(
+        shuffled, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 1])
+    ).encode()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_records_read_alike_on_every_path(seed: int) -> None:
+    rng = random.Random(seed)
+    answered = 0
+    for i in range(1_000):
+        value = _random_record(rng)
+        reference = REFERENCE if i % 2 else None
+        normalized, _, _, left = native_path([RawMessage(value)], reference)
+        if left:
+            continue
+        answered += 1
+        full = full_path(value, reference)
+        assert full is not None, value
+        assert normalized[0].body == ENCODER.encode(full), value
+        assert normalized[0].body == python_fast_path(RawMessage(value), reference), value
+    assert answered > 200, "the generator should give the native path work"
