@@ -6,9 +6,10 @@ part of what the Python fast path costs. It answers only where it is sure, and g
 other message back, untouched, for the Python fast path and then the full path to decide.
 
 The rules stay defined once, in Python: the native path asks the functions below (and
-``wells.sent_of``) the first time it meets a well, a period or a unit, and
-keeps the answer. Its arithmetic is the Python fast path's, operation for operation; its
-JSON is msgspec's, byte for byte. A property test holds it to the full path.
+``wells.sent_of``) the first time it meets a well, a period or a unit, and keeps the
+answer. Its arithmetic is the Python fast path's, operation for operation; its JSON is
+msgspec's, byte for byte. Property and random tests hold it to both other paths
+(``tests/unit/validator/test_native.py``).
 """
 
 import threading
