@@ -3,7 +3,7 @@
 import gc
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime import errors
@@ -39,7 +40,11 @@ def create_app(
     lifespan: Lifespan | None,
     checks: Mapping[str, Check],
     description: str,
+    inner: Sequence[Middleware] = (),
 ) -> FastAPI:
+    """The service's app: errors mapped once, health and metrics routes, CORS when set,
+    and ``RequestContext`` around everything, ``inner`` middleware included (outermost
+    first)."""
     app = FastAPI(
         title=f"wellstream {service}",
         description=description,
@@ -48,6 +53,8 @@ def create_app(
         default_response_class=FastJSONResponse,
     )
     errors.install(app)
+    for middleware in reversed(inner):
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.include_router(health_router(checks))
     app.include_router(metrics_router())
     if settings.cors_allowed_origins:

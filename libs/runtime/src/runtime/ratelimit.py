@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from runtime.errors import ApiError
@@ -72,9 +73,21 @@ class RateLimiter:
 
     async def hit(self, key: str) -> Decision:
         """Count one request for ``key`` (when allowed) and say whether it may proceed."""
-        allowed, remaining, retry_ms, reset_ms = await self._script(
-            keys=[f"wellstream:{self.namespace}:{key}"], args=[self.period_ms, self.limit]
-        )
+        return self.decision(await self._script(keys=self._keys(key), args=self._args))
+
+    def queue(self, pipe: Pipeline, key: str) -> None:
+        """``hit`` as one command of ``pipe``; its reply goes to ``decision``. Queued by
+        its digest alone: a pipeline holding scripts asks Redis whether it knows them
+        first, a round trip of its own. Where Redis does not (it restarted), the pipeline
+        fails with NOSCRIPT, and the next ``hit`` loads the script again."""
+        pipe.evalsha(self._script.sha, 1, *self._keys(key), *self._args)
+
+    async def load(self) -> None:
+        """Make Redis know the script again (after NOSCRIPT from ``queue``)."""
+        await self._script.registered_client.script_load(_GCRA)
+
+    def decision(self, reply: list[int]) -> Decision:
+        allowed, remaining, retry_ms, reset_ms = reply
         return Decision(
             allowed=bool(allowed),
             limit=self.limit,
@@ -82,6 +95,13 @@ class RateLimiter:
             retry_after_s=int(retry_ms) / 1000,
             reset_s=int(reset_ms) / 1000,
         )
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"wellstream:{self.namespace}:{key}"]
+
+    @property
+    def _args(self) -> list[int]:
+        return [self.period_ms, self.limit]
 
 
 def client_key(request: Request) -> str:
@@ -103,8 +123,11 @@ def limit_requests(
     Redis outage lets requests through (logged) rather than refusing every one."""
 
     async def dependency(request: Request, response: Response) -> None:
+        # Counted already by an earlier layer (it leaves its decision): never count twice.
+        decision: Decision | None = getattr(request.state, "rate_limit", None)
         try:
-            decision = await limiter.hit(key(request))
+            if decision is None:
+                decision = await limiter.hit(key(request))
         except (RedisError, OSError) as exc:
             if not fail_open:
                 raise ApiError(

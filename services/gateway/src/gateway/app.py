@@ -5,12 +5,15 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from gateway import admin, export, routes
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
+from gateway.hits import CachedSeries
 from runtime import http, kafka, logs
 from runtime import redis as redis_client
+from runtime.auth import KeyRing
 from runtime.clickhouse import ClickHouse, connect
 from runtime.settings import load
 
@@ -55,6 +58,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             "kafka": clients.ping_kafka,
         },
         description=DESCRIPTION,
+        inner=[Middleware(CachedSeries, clients=clients, keys=KeyRing(settings.api_keys))],
     )
     app.include_router(routes.build_router(settings, clients))
     app.include_router(export.build_router(settings, clients))
