@@ -5,7 +5,7 @@ Keys come from settings, are compared in constant time, and are never logged.
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -33,6 +33,11 @@ class KeyRing:
             if hmac.compare_digest(known, digest):
                 found = key
         return found
+
+
+def grants(scopes: Collection[str], scope: Scope) -> bool:
+    """Whether ``scopes`` allow ``scope``: ``admin`` implies every other one."""
+    return scope in scopes or "admin" in scopes
 
 
 def presented_key(request: Request) -> str | None:
@@ -66,7 +71,7 @@ def require(
             principal = await authenticate(request)
         if principal is None:
             raise ApiError(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        if scope not in principal.scopes and "admin" not in principal.scopes:
+        if not grants(principal.scopes, scope):
             raise ApiError(403, f"this key lacks the '{scope}' scope")
         request.state.principal = principal
         return principal

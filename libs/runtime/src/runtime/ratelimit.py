@@ -104,11 +104,16 @@ class RateLimiter:
         return [self.period_ms, self.limit]
 
 
+def principal_key(name: str) -> str:
+    """What an authenticated key's requests are counted under."""
+    return f"key:{name}"
+
+
 def client_key(request: Request) -> str:
     """The authenticated key's name (``runtime.auth`` sets it), else the client address."""
     principal = getattr(request.state, "principal", None)
     if principal is not None:
-        return f"key:{principal.name}"
+        return principal_key(principal.name)
     return f"ip:{request.client.host if request.client else 'unknown'}"
 
 

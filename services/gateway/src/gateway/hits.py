@@ -27,9 +27,10 @@ from contracts.identifiers import canonical_code
 from gateway.cache import entry_key, respond, unpack
 from gateway.deps import Clients
 from gateway.metrics import CACHE
+from gateway.params import MAX_CODE_LENGTH
 from runtime import generations
-from runtime.auth import KeyRing, presented_key
-from runtime.ratelimit import RateLimiter
+from runtime.auth import KeyRing, grants, presented_key
+from runtime.ratelimit import RateLimiter, principal_key
 
 #: Path prefix of each series route, its kind, and the route's path (metrics name it).
 _SERIES: Final[tuple[tuple[str, generations.Kind, str], ...]] = (
@@ -37,9 +38,8 @@ _SERIES: Final[tuple[tuple[str, generations.Kind, str], ...]] = (
     ("/api/v1/fields/", "field", "/api/v1/fields/{field_code:path}/production"),
 )
 _SUFFIX: Final = "/production"
-#: As the routes' ``Code`` parameter allows.
-_MAX_CODE: Final = 128
-_SCOPES: Final = frozenset({"read", "admin"})
+#: The scope the series routes require (``routes.build_router``).
+_SCOPE: Final = "read"
 
 
 class CachedSeries:
@@ -68,13 +68,13 @@ class CachedSeries:
         request = Request(scope)
         token = presented_key(request)
         key = self._keys.lookup(token) if token else None
-        if key is None or not _SCOPES & set(key.scopes):
+        if key is None or not grants(key.scopes, _SCOPE):
             return None  # another kind of token, or none: the app decides
         limiter = self._clients.limiter()
         try:
             async with redis.pipeline(transaction=False) as pipe:
                 if limiter is not None:
-                    limiter.queue(pipe, f"key:{key.name}")  # runtime.ratelimit.client_key
+                    limiter.queue(pipe, principal_key(key.name))
                 pipe.get(generations.key(kind, code))
                 pipe.get(entry_key(kind, code, request))
                 replies = await pipe.execute()
@@ -120,7 +120,7 @@ def _series(path: str) -> tuple[generations.Kind, str, str] | None:
     for prefix, kind, route in _SERIES:
         if path.startswith(prefix):
             code = path[len(prefix) : -len(_SUFFIX)]
-            if 0 < len(code) <= _MAX_CODE:
+            if 0 < len(code) <= MAX_CODE_LENGTH:
                 return kind, canonical_code(code), route
             return None
     return None

@@ -53,10 +53,13 @@ def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any
     return [Depends(authenticate), Depends(rate_limit)]
 
 
+#: The longest well or field code a request may name.
+MAX_CODE_LENGTH: Final = 128
+
 # Codes are looked up in their canonical form, the one the validator stores.
 Code = Annotated[
     str,
-    Path(min_length=1, max_length=128, examples=["7-MRL-123D-RJS"]),
+    Path(min_length=1, max_length=MAX_CODE_LENGTH, examples=["7-MRL-123D-RJS"]),
     AfterValidator(canonical_code),
 ]
 
@@ -67,7 +70,9 @@ def _canonical_or_none(code: str | None) -> str | None:
 
 # Filters by code match the stored canonical form, as the path parameters do.
 CodeFilter = Annotated[
-    str | None, Query(min_length=1, max_length=128), AfterValidator(_canonical_or_none)
+    str | None,
+    Query(min_length=1, max_length=MAX_CODE_LENGTH),
+    AfterValidator(_canonical_or_none),
 ]
 From = Annotated[
     str | None,
