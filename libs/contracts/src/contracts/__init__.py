@@ -1,6 +1,7 @@
-"""Shared contracts: record models, topic names, units. Depends on pydantic only."""
+"""Shared contracts: record models, identity, derived values, topic names, units. Depends
+on pydantic and msgspec only."""
 
-from contracts import topics, units
+from contracts import derived, identifiers, topics, units
 from contracts.deadletters import DeadLetter, ErrorCode, ErrorDetail, KafkaSource
 from contracts.records import SCHEMA_VERSION, CanonicalRecord, OriginalValue, RawRecord, VolumeIn
 
@@ -14,6 +15,8 @@ __all__ = [
     "OriginalValue",
     "RawRecord",
     "VolumeIn",
+    "derived",
+    "identifiers",
     "topics",
     "units",
 ]

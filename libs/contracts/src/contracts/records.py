@@ -1,12 +1,17 @@
 """Record models: what upstream systems send and what the pipeline produces.
 
+The raw record is a pydantic model: it explains every problem of what upstream sends.
+The canonical record is a msgspec struct: the pipeline encodes and decodes it in C.
 Consumers tolerate unknown fields: a raw record keeps them verbatim (``extra``), and
 canonical records ignore fields added by a newer schema.
 """
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Annotated, Any, Final, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION: Final = 1
@@ -72,60 +77,109 @@ class RawRecord(BaseModel):
         return 0 if value is None or value == "" else value
 
 
-class OriginalValue(BaseModel):
+#: Column bounds of the canonical record, as ClickHouse stores it: a value outside them
+#: would be clamped or refused by the column, so the record is refused before.
+U16 = Annotated[int, msgspec.Meta(ge=0, le=2**16 - 1)]
+U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+#: UInt64 up to 2**63 - 1: msgspec bounds stop at int64 (``version`` holds 64 - 1 bits).
+U64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+I32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+I64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+
+#: What ``Date32`` and ``DateTime64`` hold; ClickHouse would clamp anything outside.
+FIRST_DAY: Final = date(1900, 1, 1)
+LAST_DAY: Final = date(2299, 12, 31)
+FIRST_MOMENT: Final = datetime(1900, 1, 1, tzinfo=UTC)
+LAST_MOMENT: Final = datetime(2299, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+class OriginalValue(msgspec.Struct, gc=False):
     """The value and unit a quantity arrived in, kept beside its canonical value."""
 
     value: float | None
     unit: str
 
 
-class CanonicalRecord(BaseModel):
-    """A validated, normalized record (``production.normalized.v1`` and ClickHouse).
+class CanonicalRecord(msgspec.Struct, gc=False):
+    """A validated, normalized record (``production.normalized.v1`` and ClickHouse): the
+    one definition of its fields, their order and their bounds. The validator encodes it,
+    the writer decodes it and inserts its fields as columns of the same names
+    (``production_history``, held to it by a test).
 
     ``record_id`` identifies the natural key (well, field, period, period type, source);
     ``version`` orders the versions of one key: the upstream revision first, then the
     time the raw message was first accepted, so reprocessing a message yields the same
-    version and a late copy of an older revision never wins.
+    version and a late copy of an older revision never wins (``contracts.identifiers``).
+    Every field is required: the validator writes them all. Fields a newer schema adds
+    are ignored by a reader of this one.
     """
 
-    model_config = ConfigDict(extra="ignore")
-
     record_id: str
-    version: int
+    version: U64
     well_code: str
     well_code_raw: str
-    field_code: str = ""
-    field_name: str | None = None
-    well_reference: str | None = None
-    well_name: str | None = None
+    field_code: str
+    field_name: str | None
+    well_reference: str | None
+    well_name: str | None
     period: str
     period_start: date
     period_type: Literal["day", "month"]
-    days_in_period: int
-    days_on_production: float | None = None
-    oil_bbl: float | None = None
-    gas_mcf: float | None = None
-    water_bbl: float | None = None
-    liquids_bbl: float | None = None
-    oil_production_kbd: float | None = None
-    gas_production_mmcfd: float | None = None
-    water_production_kbd: float | None = None
-    liquids_production_kbd: float | None = None
-    boe: float | None = None
-    water_cut: float | None = None
-    gor: float | None = None
-    original_values: dict[str, OriginalValue] = Field(default_factory=dict)
-    flags: list[str] = Field(default_factory=list)
-    operator: str | None = None
-    basin: str | None = None
-    country: str | None = None
-    well_status: str | None = None
-    data_source: str = "unknown"
-    revision: int = 0
-    extra: dict[str, Any] = Field(default_factory=dict)
-    source_topic: str = ""
-    source_partition: int = -1
-    source_offset: int = -1
-    ingested_at: datetime
-    normalized_at: datetime
-    schema_version: int = SCHEMA_VERSION
+    days_in_period: U16
+    days_on_production: float | None
+    oil_bbl: float | None
+    gas_mcf: float | None
+    water_bbl: float | None
+    liquids_bbl: float | None
+    oil_production_kbd: float | None
+    gas_production_mmcfd: float | None
+    water_production_kbd: float | None
+    liquids_production_kbd: float | None
+    boe: float | None
+    water_cut: float | None
+    gor: float | None
+    original_values: dict[str, OriginalValue]
+    flags: list[str]
+    operator: str | None
+    basin: str | None
+    country: str | None
+    well_status: str | None
+    data_source: str
+    revision: U32
+    extra: dict[str, Any]
+    source_topic: str
+    source_partition: I32
+    source_offset: I64
+    ingested_at: Moment
+    normalized_at: Moment
+    schema_version: U16
+
+
+#: The moments and days of a record, with what their columns hold (``within_columns``).
+_DATED: Final = (
+    (attrgetter("period_start"), FIRST_DAY, LAST_DAY),
+    (attrgetter("ingested_at"), FIRST_MOMENT, LAST_MOMENT),
+    (attrgetter("normalized_at"), FIRST_MOMENT, LAST_MOMENT),
+)
+
+
+def within_columns(records: Sequence[CanonicalRecord]) -> bool:
+    """Every date and time of ``records`` within what its column holds (msgspec bounds
+    numbers, not dates); checked per column, in C."""
+    if not records:
+        return True
+    for get, lowest, highest in _DATED:
+        values = list(map(get, records))
+        if min(values) < lowest or max(values) > highest:
+            return False
+    return True
+
+
+ENCODER: Final = msgspec.json.Encoder()
+encode: Final = ENCODER.encode
+"""A canonical record (or anything msgspec encodes) as JSON bytes."""
+_DECODER: Final = msgspec.json.Decoder(CanonicalRecord)
+decode_canonical: Final = _DECODER.decode
+"""JSON bytes as a ``CanonicalRecord``; raises ``msgspec.ValidationError`` or
+``msgspec.DecodeError`` naming the first problem."""
