@@ -59,7 +59,7 @@ def fresh_topics() -> dict[str, str]:
 
 
 def producer() -> AIOKafkaProducer:
-    """A producer configured as the services' own (idempotent, acks=all, lz4), but with
+    """A producer configured as the services' own (idempotent, acks=all, zstd), but with
     aiokafka's default request timeout."""
     config = kafka.PRODUCER_CONFIG | {"request_timeout_ms": 40_000}
     return AIOKafkaProducer(

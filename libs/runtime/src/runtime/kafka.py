@@ -25,7 +25,11 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "linger_ms": 5,
     "max_batch_size": 1024 * 1024,
-    "compression_type": "lz4",
+    # zstd at Kafka's default level (3): aiokafka's lz4 runs at level 9 (LZ4HC), which at
+    # about 90 MB/s took a seventh of the pipeline's interpreter time; zstd compresses
+    # the same records 3-4x faster and smaller (measured on normalized records: lz4-9
+    # 91 MB/s, ratio 5.4; zstd-3 about 300 MB/s, ratio 8). Brokers since 2.1 take it.
+    "compression_type": "zstd",
     "request_timeout_ms": 30_000,
 }
 

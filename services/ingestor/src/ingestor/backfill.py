@@ -1,7 +1,7 @@
 """``wellstream-ingestor backfill FILE``: publish a CSV, JSON or NDJSON file (optionally
 gzip) straight to the raw topic, with a progress bar, for millions of records.
 
-It talks to Kafka through aiokafka's producer directly (idempotent, ``acks=all``, lz4,
+It talks to Kafka through aiokafka's producer directly (idempotent, ``acks=all``, zstd,
 like every service's): the per-message overhead of a framework publish would halve the
 rate of a bulk load.
 """
