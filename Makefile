@@ -30,11 +30,11 @@ install: $(UV)  ## install Python deps (building the native fast path), Kafka ja
 run: install  ## run Kafka, embedded ClickHouse and all four services locally (Ctrl-C stops)
 	$(PY) wellstream run
 
-test: install  ## lint, type-check, then every test against the real broker, chDB and Redis
+test: install  ## lint, type-check, every test against the real broker, chDB and Redis, coverage
 	$(PY) ruff format --check .
 	$(PY) ruff check .
 	$(PY) mypy libs services src tests
-	$(PY) pytest --basetemp=$(CACHE)/pytest
+	$(PY) pytest --basetemp=$(CACHE)/pytest --cov --cov-report=term
 
 lint:  ## ruff format + lint, fixing what can be fixed
 	$(PY) ruff format .
