@@ -25,7 +25,7 @@ def settings(**overrides: Any) -> IngestorSettings:
     """Settings from the ``settings_env`` environment plus an ingest key of a name of its
     own (rate limits live in the shared Redis, per key name); no rate limit unless set."""
     keys = [ApiKey(name=f"it-{uuid.uuid4().hex}", key=SecretStr(INGEST_KEY), scopes=["ingest"])]
-    defaults = {"api_keys": keys, "rate_limit_per_minute": 0}
+    defaults = {"api_keys": keys, "rate_limit_requests": 0}
     return IngestorSettings.model_validate(defaults | overrides)
 
 

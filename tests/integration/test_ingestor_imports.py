@@ -79,10 +79,10 @@ def import_settings(base_url: str) -> Any:
         api_base_url=base_url,
         api_key=API_KEY,
         import_page_size=PER_PAGE,
-        import_timeout_s=0.5,
+        import_timeout_seconds=0.5,
         import_max_attempts=3,
-        import_backoff_initial_s=0.05,
-        import_backoff_max_s=2,
+        import_backoff_initial_seconds=0.05,
+        import_backoff_max_seconds=2,
     )
 
 
@@ -139,7 +139,7 @@ async def test_a_running_import_whose_runner_went_silent_can_be_resumed(
 ) -> None:
     api = FakeApi()
     async with serving(api) as base_url:
-        app_settings = import_settings(base_url).model_copy(update={"import_stale_s": 0.2})
+        app_settings = import_settings(base_url).model_copy(update={"import_stale_seconds": 0.2})
         async with running(app_settings) as client:
             client_redis = redis.connect(settings_env["WELLSTREAM_REDIS_URL"])
             store = JobStore(client_redis, "import")

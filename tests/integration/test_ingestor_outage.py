@@ -42,7 +42,9 @@ async def test_broker_outage_during_a_request(
 ) -> None:
     port, data = own_broker
     servers = f"127.0.0.1:{port}"
-    app_settings = settings(kafka_bootstrap_servers=servers, publish_timeout_s=2, retry_after_s=7)
+    app_settings = settings(
+        kafka_bootstrap_servers=servers, publish_timeout_seconds=2, retry_after_seconds=7
+    )
 
     async def body() -> AsyncIterator[bytes]:
         yield RECORD * 100

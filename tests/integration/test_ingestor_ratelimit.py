@@ -52,7 +52,7 @@ async def test_limiter_refills_over_time(settings_env: dict[str, str]) -> None:
 
 
 async def test_intake_answers_429_with_retry_after_per_key(settings_env: dict[str, str]) -> None:
-    async with running(settings(rate_limit_per_minute=2)) as client:
+    async with running(settings(rate_limit_requests=2)) as client:
         responses = [
             await client.post("/api/v1/records", content=b'{"well_code": 1}\n') for _ in range(3)
         ]

@@ -111,7 +111,7 @@ async def test_a_redis_outage_delays_records_and_loses_none(
     await produce(settings.kafka_bootstrap_servers, settings.topic_raw, wells)
 
     down = settings_for(
-        unique, redis_url=f"redis://127.0.0.1:{closed_port()}/0", reference_retry_for_s=0.3
+        unique, redis_url=f"redis://127.0.0.1:{closed_port()}/0", reference_retry_for_seconds=0.3
     )
     app = create_app(down)
     async with app.router.lifespan_context(app):

@@ -68,7 +68,7 @@ def _validator(
         "WELLSTREAM_PORT": str(infra.free_port()),
         "WELLSTREAM_LOG_LEVEL": "WARNING",
         "WELLSTREAM_REDIS_URL": redis_url,
-        "WELLSTREAM_REFERENCE_RETRY_FOR_S": "3",
+        "WELLSTREAM_REFERENCE_RETRY_FOR_SECONDS": "3",
         "WELLSTREAM_BATCH_MAX_RECORDS": "5000",
     }
     shared = ("kafka_bootstrap_servers", "topic_raw", "topic_normalized", "topic_dlq")
@@ -173,7 +173,7 @@ async def redis_down(
     log = stack.workdir / f"validator-{prefix}.log"
     app = create_app(settings)
     # No in-process reference cache: every batch needs Redis, so the outage bites.
-    validating = _validating(settings, stack.redis_url, log, reference_cache_ttl_s="0")
+    validating = _validating(settings, stack.redis_url, log, reference_cache_ttl_seconds="0")
     async with app.router.lifespan_context(app), validating:
         reached = await data.wait_committed(
             settings.kafka_bootstrap_servers,

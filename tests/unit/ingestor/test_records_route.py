@@ -48,7 +48,7 @@ def make_settings(**overrides: object) -> IngestorSettings:
         ApiKey(name="reader", key=SecretStr(READ_KEY), scopes=["read"]),
     ]
     return IngestorSettings.model_validate(
-        {"api_keys": keys, "topic_raw": "raw", "topic_dlq": "dlq", "rate_limit_per_minute": 0}
+        {"api_keys": keys, "topic_raw": "raw", "topic_dlq": "dlq", "rate_limit_requests": 0}
         | overrides
     )
 

@@ -2,14 +2,26 @@
 
 Any setting may also be read from a file named by ``WELLSTREAM_<NAME>_FILE`` (as
 Kubernetes mounts secrets); the variable itself wins when both are set.
+
+Names say their unit: durations end in ``_seconds`` (Kafka client timeouts, which mirror
+Kafka's own ``*.ms`` settings, in ``_ms``), sizes in ``_bytes``. A renamed setting keeps
+its old variable as a deprecated alias (``renamed``); ``load`` warns when one is set.
 """
 
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -22,6 +34,39 @@ from contracts import topics
 
 PREFIX = "WELLSTREAM_"
 Scope = Literal["read", "ingest", "admin"]
+
+log = logging.getLogger(__name__)
+
+# Declared once, with a default per service: ``port: Port = 8001``.
+Port = Annotated[int, Field(ge=1, le=65535, description="HTTP port of the service.")]
+BatchRecords = Annotated[
+    int, Field(ge=1, description="Most records a consumer takes from Kafka in one batch.")
+]
+RateLimitRequests = Annotated[
+    int,
+    Field(
+        ge=0,
+        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
+    ),
+]
+
+
+def renamed(name: str, *old: str) -> AliasChoices:
+    """The ``validation_alias`` of a renamed setting ``name``: ``WELLSTREAM_<NAME>``, then
+    its ``old`` names, still read (deprecated) so existing deployments keep working. An
+    alias bypasses the prefix, hence the full variable names."""
+    return AliasChoices(*(f"{PREFIX}{n.upper()}" for n in (name, *old)))
+
+
+def deprecated_names(cls: type[BaseSettings]) -> dict[str, str]:
+    """Each deprecated variable of ``cls`` and the variable that replaces it."""
+    names: dict[str, str] = {}
+    for field in cls.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            new, *old = (str(choice) for choice in alias.choices)
+            names |= dict.fromkeys(old, new)
+    return names
 
 
 class ApiKey(BaseModel):
@@ -64,7 +109,9 @@ class _FileSecretsSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """What every service reads. Services subclass it to add their own settings."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, extra="ignore", validate_default=True, validate_by_name=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="localhost:9092", description="Kafka brokers, comma-separated host:port."
@@ -96,7 +143,7 @@ class Settings(BaseSettings):
         default="0.0.0.0",  # noqa: S104 - services run in containers; bind all interfaces
         description="Interface the HTTP server binds.",
     )
-    port: int = Field(default=8000, ge=1, le=65535, description="HTTP port of the service.")
+    port: Port = 8000
     api_keys: list[ApiKey] = Field(
         default_factory=list,
         description='JSON list of `{"name", "key", "scopes"}`; scopes `read`, `ingest`, '
@@ -135,6 +182,27 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _FileSecretsSource(settings_cls), dotenv_settings
 
 
+class RateLimitedSettings(Settings):
+    """A service limiting each API key to ``rate_limit_requests`` per
+    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis)."""
+
+    rate_limit_requests: RateLimitRequests = 600
+    rate_limit_period_seconds: float = Field(
+        default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
+    )
+
+
+class ConsumerSettings(Settings):
+    """A service consuming Kafka in batches."""
+
+    batch_max_records: BatchRecords = 2_000
+    max_poll_interval_ms: int = Field(
+        default=300_000,
+        ge=10_000,
+        description="Kafka drops a consumer that takes longer than this between polls.",
+    )
+
+
 class SettingsError(SystemExit):
     """Raised at start-up for a bad setting; the message names each variable."""
 
@@ -143,12 +211,20 @@ S = TypeVar("S", bound="Settings")
 
 
 def load(cls: type[S], **overrides: Any) -> S:
-    """Build settings or stop with one line per bad variable, never a traceback."""
+    """Build settings or stop with one line per bad variable, never a traceback. Warns
+    of each deprecated variable set."""
+    environ = {name.upper() for name in os.environ}
+    for old, new in deprecated_names(cls).items():
+        if old in environ:
+            log.warning("%s is deprecated, set %s instead", old, new)
     try:
         return cls(**overrides)
     except ValidationError as exc:
-        lines = [
-            f"  {PREFIX}{'_'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        lines = [f"  {_variable(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    name = "_".join(str(p) for p in loc[:1]).upper()
+    # a renamed setting's error is located at its alias, the full variable name
+    return name if name.startswith(PREFIX) else PREFIX + name

@@ -4,11 +4,10 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from runtime.settings import Settings
+from runtime.settings import RateLimitedSettings, RateLimitRequests
 
 
-class GatewaySettings(Settings):
-    port: int = Field(default=8000, ge=1, le=65535)
+class GatewaySettings(RateLimitedSettings):
     page_limit_default: int = Field(
         default=500, ge=1, description="Items per page when a request gives no `limit`."
     )
@@ -29,14 +28,7 @@ class GatewaySettings(Settings):
         description="Lifetime of a cached read in Redis (0 disables caching). Entries are "
         "also invalidated as soon as new data for their well or field lands.",
     )
-    rate_limit_requests: int = Field(
-        default=1_200,
-        ge=0,
-        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
-    )
-    rate_limit_period_seconds: float = Field(
-        default=60.0, gt=0, description="The window of `rate_limit_requests`."
-    )
+    rate_limit_requests: RateLimitRequests = 1_200
     export_block_rows: int = Field(
         default=65_536, ge=1_000, description="Rows per streamed block of an export."
     )

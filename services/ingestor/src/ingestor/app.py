@@ -80,7 +80,7 @@ def _lifespan(
                 retry.cancel()
             await background.cancel()
             publisher.connected = False
-            await _stop(publisher.broker, settings.publish_timeout_s)
+            await _stop(publisher.broker, settings.publish_timeout_seconds)
             for close in closers:
                 await close()
 
@@ -96,9 +96,12 @@ async def _redis_down(_: Request, exc: Exception) -> Any:
 
 def _dependencies(settings: IngestorSettings, redis_client: Any) -> list[Any]:
     deps = [Depends(auth.require("ingest", auth.KeyRing(settings.api_keys)))]
-    if settings.rate_limit_per_minute:
+    if settings.rate_limit_requests:
         limiter = RateLimiter(
-            redis_client, limit=settings.rate_limit_per_minute, period_s=60, namespace="ingestor"
+            redis_client,
+            limit=settings.rate_limit_requests,
+            period_s=settings.rate_limit_period_seconds,
+            namespace="ingestor",
         )
         deps.append(Depends(limit_requests(limiter)))
     return deps
@@ -112,12 +115,12 @@ def create_app(settings: IngestorSettings | None = None) -> FastAPI:
         raw_topic=settings.topic_raw,
         dlq_topic=settings.topic_dlq,
         window=settings.publish_window,
-        timeout_s=settings.publish_timeout_s,
+        timeout_s=settings.publish_timeout_seconds,
     )
     redis_client = redis.connect(settings.redis_url)
     background = Background()
     uploads = Uploads(settings, publisher, JobStore(redis_client, "upload"), background)
-    api_client = httpx.AsyncClient(timeout=settings.import_timeout_s)
+    api_client = httpx.AsyncClient(timeout=settings.import_timeout_seconds)
     api = ExternalApi(settings, api_client) if settings.api_base_url else None
     importer = Importer(settings, api, publisher, JobStore(redis_client, "import"), background)
 

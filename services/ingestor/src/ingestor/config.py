@@ -2,11 +2,11 @@
 
 from pydantic import Field, SecretStr, field_validator
 
-from runtime.settings import Settings
+from runtime.settings import Port, RateLimitedSettings, RateLimitRequests, renamed
 
 
-class IngestorSettings(Settings):
-    port: int = Field(default=8001, ge=1, le=65535)
+class IngestorSettings(RateLimitedSettings):
+    port: Port = 8001
     max_body_bytes: int = Field(
         default=1024**3,
         ge=1,
@@ -27,13 +27,17 @@ class IngestorSettings(Settings):
         ge=1,
         description="Records sent to Kafka before their acknowledgements are awaited.",
     )
-    publish_timeout_s: float = Field(
+    publish_timeout_seconds: float = Field(
         default=30.0,
         gt=0,
+        validation_alias=renamed("publish_timeout_seconds", "publish_timeout_s"),
         description="How long one window may wait for Kafka before the request fails with 503.",
     )
-    retry_after_s: int = Field(
-        default=5, ge=1, description="Retry-After sent with a 503 while Kafka is unavailable."
+    retry_after_seconds: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=renamed("retry_after_seconds", "retry_after_s"),
+        description="Retry-After sent with a 503 while Kafka is unavailable.",
     )
     api_base_url: str | None = Field(
         default=None, description="Base URL of the external well-production API (imports)."
@@ -48,25 +52,38 @@ class IngestorSettings(Settings):
         default="/production", description="Path of the external API's paginated records."
     )
     import_page_size: int = Field(default=500, ge=1, le=10_000, description="Records per page.")
-    import_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one API call.")
+    import_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=renamed("import_timeout_seconds", "import_timeout_s"),
+        description="Timeout of one API call.",
+    )
     import_max_attempts: int = Field(
         default=6, ge=1, description="Attempts per page before an import stops (resumable)."
     )
-    import_backoff_initial_s: float = Field(
-        default=1.0, ge=0, description="First retry delay; doubles, with jitter, per attempt."
+    import_backoff_initial_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        validation_alias=renamed("import_backoff_initial_seconds", "import_backoff_initial_s"),
+        description="First retry delay; doubles, with jitter, per attempt.",
     )
-    import_backoff_max_s: float = Field(
-        default=60.0, ge=0, description="Longest retry delay, also the cap on Retry-After."
+    import_backoff_max_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias=renamed("import_backoff_max_seconds", "import_backoff_max_s"),
+        description="Longest retry delay, also the cap on Retry-After.",
     )
-    import_stale_s: float = Field(
+    import_stale_seconds: float = Field(
         default=600.0,
         gt=0,
+        validation_alias=renamed("import_stale_seconds", "import_stale_s"),
         description="A running import silent this long (its replica died) may be resumed.",
     )
-    rate_limit_per_minute: int = Field(
+    # The limit of the intake routes. The deprecated per-minute variable is read as the
+    # requests of the default 60 s window.
+    rate_limit_requests: RateLimitRequests = Field(
         default=600,
-        ge=0,
-        description="Requests per API key per minute on the intake routes (0 disables).",
+        validation_alias=renamed("rate_limit_requests", "rate_limit_per_minute"),
     )
 
     @field_validator("api_base_url")

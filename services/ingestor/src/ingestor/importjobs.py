@@ -120,7 +120,7 @@ class Importer:
         if job is None:
             raise ApiError(404, f"no import {job_id!r}")
         silent = time.time() - datetime.fromisoformat(job["updated_at"]).timestamp()
-        stale = job["status"] == "running" and silent > self.settings.import_stale_s
+        stale = job["status"] == "running" and silent > self.settings.import_stale_seconds
         if job["status"] != "failed" and not stale:
             raise ApiError(409, f"import {job_id!r} is {job['status']}; only a failed one resumes")
         if not await self.store.transition(job_id, job["status"], "running"):

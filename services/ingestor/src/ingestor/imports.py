@@ -134,7 +134,9 @@ class ExternalApi:
         settings = self.settings
         retrying = AsyncRetrying(
             retry=retry_if_exception(_transient),
-            wait=_WaitRetryAfter(settings.import_backoff_initial_s, settings.import_backoff_max_s),
+            wait=_WaitRetryAfter(
+                settings.import_backoff_initial_seconds, settings.import_backoff_max_seconds
+            ),
             stop=stop_after_attempt(settings.import_max_attempts),
             reraise=True,
             before_sleep=lambda s: log.warning(

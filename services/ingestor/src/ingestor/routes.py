@@ -33,7 +33,7 @@ def unavailable(settings: IngestorSettings, exc: Exception) -> ApiError:
     return ApiError(
         503,
         "Kafka is unavailable; nothing in this request is reported as accepted, retry later",
-        headers={"Retry-After": str(settings.retry_after_s)},
+        headers={"Retry-After": str(settings.retry_after_seconds)},
     )
 
 

@@ -40,9 +40,9 @@ def reference_store(settings: ValidatorSettings, redis: Redis) -> ReferenceStore
     return ReferenceStore(
         redis,
         prefix=settings.reference_key_prefix,
-        ttl=settings.reference_cache_ttl_s,
+        ttl=settings.reference_cache_ttl_seconds,
         max_entries=settings.reference_cache_size,
-        retry_for=settings.reference_retry_for_s,
+        retry_for=settings.reference_retry_for_seconds,
     )
 
 

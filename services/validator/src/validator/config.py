@@ -2,23 +2,18 @@
 
 from pydantic import Field, field_validator
 
-from runtime.settings import Settings
+from runtime.settings import BatchRecords, ConsumerSettings, Port, renamed
 from validator.rules import RULES, Severity
 
 
-class ValidatorSettings(Settings):
-    port: int = Field(default=8002, ge=1, le=65535)
+class ValidatorSettings(ConsumerSettings):
+    port: Port = 8002
 
-    batch_max_records: int = Field(
-        default=2_000, ge=1, description="Most raw messages handled in one consumer batch."
+    batch_max_records: BatchRecords = Field(
+        default=2_000, description="Most raw messages handled in one consumer batch."
     )
     batch_timeout_ms: int = Field(
         default=200, ge=1, description="How long a batch waits to fill before it is handled."
-    )
-    max_poll_interval_ms: int = Field(
-        default=300_000,
-        ge=10_000,
-        description="Kafka evicts a consumer that takes longer than this between polls.",
     )
 
     producing_time_tolerance: float = Field(
@@ -58,15 +53,19 @@ class ValidatorSettings(Settings):
     reference_key_prefix: str = Field(
         default="wellstream:ref:well:", min_length=1, description="Redis key prefix of wells."
     )
-    reference_cache_ttl_s: float = Field(
-        default=300.0, ge=0, description="How long a well's reference data is cached in-process."
+    reference_cache_ttl_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        validation_alias=renamed("reference_cache_ttl_seconds", "reference_cache_ttl_s"),
+        description="How long a well's reference data is cached in-process.",
     )
     reference_cache_size: int = Field(
         default=100_000, ge=1, description="Most wells kept in the in-process reference cache."
     )
-    reference_retry_for_s: float = Field(
+    reference_retry_for_seconds: float = Field(
         default=30.0,
         gt=0,
+        validation_alias=renamed("reference_retry_for_seconds", "reference_retry_for_s"),
         description="How long a Redis outage is retried before the batch is redelivered.",
     )
 

@@ -2,17 +2,16 @@
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from runtime.settings import Settings
+from runtime.settings import BatchRecords, ConsumerSettings, Port
 
 
-class WriterSettings(Settings):
-    port: int = Field(default=8003, ge=1, le=65535)
+class WriterSettings(ConsumerSettings):
+    port: Port = 8003
     migrate_on_start: bool = Field(
         default=True, description="Apply pending ClickHouse migrations when the app starts."
     )
-    batch_max_records: int = Field(
+    batch_max_records: BatchRecords = Field(
         default=20_000,
-        ge=1,
         description="Most records handed to one insert round (over all partitions).",
     )
     insert_chunk_records: int = Field(
@@ -49,11 +48,6 @@ class WriterSettings(Settings):
             "Most bytes buffered per partition. Bounds memory: nothing more is fetched for"
             " a partition while its records wait for a slow insert."
         ),
-    )
-    max_poll_interval_ms: int = Field(
-        default=300_000,
-        ge=10_000,
-        description="Kafka drops a consumer that takes longer than this between polls.",
     )
     session_timeout_ms: int = Field(
         default=10_000,
