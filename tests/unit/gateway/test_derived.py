@@ -1,6 +1,12 @@
+"""The ratios the gateway answers over summed volumes are the contract's (``contracts.derived``),
+the same the validator computes per record."""
+
+from datetime import date
+
 import pytest
 
-from gateway import derived
+from contracts import derived
+from gateway import queries
 
 
 @pytest.mark.parametrize(
@@ -26,7 +32,10 @@ def test_boe(
         pytest.param(50.0, 25.0, 25.0, 0.25, id="liquids-count-as-produced"),
         pytest.param(100.0, None, None, None, id="water-not-measured"),
         pytest.param(0.0, 0.0, 0.0, None, id="nothing-produced"),
-        pytest.param(None, 10.0, None, 1.0, id="only-water"),
+        # the contract's policy: no ratio without a hydrocarbon stream measured
+        pytest.param(None, 10.0, None, None, id="only-water"),
+        pytest.param(-5.0, 10.0, None, None, id="negative-oil-correction"),
+        pytest.param(20.0, -10.0, None, None, id="negative-water-correction"),
     ],
 )
 def test_water_cut(
@@ -43,7 +52,28 @@ def test_water_cut(
         pytest.param(-5.0, 50.0, None, id="negative-oil-correction"),
         pytest.param(None, 50.0, None, id="oil-not-measured"),
         pytest.param(100.0, None, None, id="gas-not-measured"),
+        pytest.param(100.0, -50.0, None, id="negative-gas-correction"),
     ],
 )
 def test_gor(oil: float | None, gas: float | None, expected: float | None) -> None:
     assert derived.gor(oil, gas) == expected
+
+
+@pytest.mark.parametrize(
+    "sums",
+    [
+        pytest.param((31.0, 300.0, 600.0, 100.0, 20.0), id="every-stream"),
+        pytest.param((1.0, None, None, 10.0, None), id="water-only"),
+        pytest.param((1.0, -5.0, 30.0, 10.0, None), id="negative-oil"),
+        pytest.param((None, None, None, None, None), id="nothing-measured"),
+    ],
+)
+def test_series_points_and_totals_answer_the_contracts_values(
+    sums: tuple[float | None, ...],
+) -> None:
+    _, oil, gas, water, liquids = sums
+    expected = derived.derived(oil, gas, water, liquids)
+    item = queries.point_item((date(2024, 1, 1), "month", *sums))
+    assert (item["boe"], item["water_cut"], item["gor"]) == expected
+    totals = queries.totals(sums)
+    assert (totals.boe, totals.water_cut, totals.gor) == expected

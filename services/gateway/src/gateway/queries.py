@@ -7,7 +7,8 @@ from typing import Any, Final
 
 import orjson
 
-from gateway import cursor, derived, periods, sql
+from contracts.derived import derived
+from gateway import cursor, periods, sql
 from gateway.models import (
     UNITS,
     DeadLetterItem,
@@ -32,15 +33,16 @@ LATEST = date(2299, 12, 31)
 
 def totals(sums: tuple[Any, ...]) -> Totals:
     dop, oil, gas, water, liquids = sums
+    boe, water_cut, gor = derived(oil, gas, water, liquids)
     return Totals(
         days_on_production=dop,
         oil_bbl=oil,
         gas_mcf=gas,
         water_bbl=water,
         liquids_bbl=liquids,
-        boe=derived.boe(oil, gas, liquids),
-        water_cut=derived.water_cut(oil, water, liquids),
-        gor=derived.gor(oil, gas),
+        boe=boe,
+        water_cut=water_cut,
+        gor=gor,
     )
 
 
@@ -65,9 +67,7 @@ def point_item(row: tuple[Any, ...]) -> dict[str, Any]:
                 gas,
                 water,
                 liquids,
-                derived.boe(oil, gas, liquids),
-                derived.water_cut(oil, water, liquids),
-                derived.gor(oil, gas),
+                *derived(oil, gas, water, liquids),
             ),
             strict=True,
         )
