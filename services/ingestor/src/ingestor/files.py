@@ -171,17 +171,21 @@ def detect_format(name: str, content_type: str, head: bytes) -> Format:
         return "ndjson"
     if lowered.endswith(".json") or "json" in content_type:
         return "json"
+    return _sniff_format(head)
+
+
+def _sniff_format(head: bytes) -> Format:
+    """From the first bytes: an array is JSON, one object a line NDJSON, else CSV."""
     start = head.removeprefix(BOM).lstrip()
     if start[:1] == b"[":
         return "json"
-    if start[:1] == b"{":
-        first_line = start.split(b"\n", 1)[0]
-        try:
-            orjson.loads(first_line)
-        except orjson.JSONDecodeError:
-            return "json"  # one object spread over lines: pretty-printed or wrapped
-        return "ndjson"
-    return "csv"
+    if start[:1] != b"{":
+        return "csv"
+    try:
+        orjson.loads(start.split(b"\n", 1)[0])
+    except orjson.JSONDecodeError:
+        return "json"  # one object spread over lines: pretty-printed or wrapped
+    return "ndjson"
 
 
 @dataclass
