@@ -60,6 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         inner=[Middleware(CachedSeries, clients=clients, keys=KeyRing(settings.api_keys))],
     )
+    app.state.clients = clients
     app.include_router(routes.build_router(settings, clients))
     app.include_router(export.build_router(settings, clients))
     app.include_router(admin.build_router(settings, clients))

@@ -1,8 +1,10 @@
 """Clients the lifespan builds and the routes use."""
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 from clickhouse_connect.driver.client import Client
+from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
@@ -76,3 +78,12 @@ class Clients:
 
     async def ping_kafka(self) -> None:
         await kafka.ping(self.publisher())
+
+
+def app_clients(request: Request) -> Clients:
+    """The clients of the app serving ``request`` (``app.create_app`` keeps them)."""
+    clients: Clients = request.app.state.clients
+    return clients
+
+
+AppClients = Annotated[Clients, Depends(app_clients)]

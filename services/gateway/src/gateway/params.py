@@ -1,7 +1,11 @@
 """Request parameters shared by the routes, their checks, and the error docs."""
 
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Final, get_args
+from typing import Annotated, Any, Final, ParamSpec, TypeVar, get_args
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import AfterValidator
@@ -85,6 +89,59 @@ To = Annotated[
 Cursor = Annotated[
     str | None, Query(alias="cursor", max_length=512, description="`next_cursor` of a page")
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The periods and granularity a series covers (validated by ``bounds``)."""
+
+    start: From = None
+    end: To = None
+    granularity: Granularity = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    cursor: str | None
+
+
+def paging(settings: GatewaySettings) -> Callable[..., Page]:
+    """The ``limit`` and ``cursor`` parameters, with the settings' page limits."""
+    limit_max, limit_default = settings.page_limit_max, settings.page_limit_default
+    Limit = Annotated[int, Query(ge=1, le=limit_max, description="Items per page")]
+
+    def page(limit: Limit = limit_default, cursor_token: Cursor = None) -> Page:
+        return Page(limit, cursor_token)
+
+    return page
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def paged(
+    endpoint: Callable[P, Awaitable[R]], settings: GatewaySettings
+) -> Callable[P, Awaitable[R]]:
+    """``endpoint`` with its ``Page`` parameter taken from ``paging(settings)``.
+
+    FastAPI reads a parameter's bounds and default from the endpoint's signature when it
+    builds a route, and the page limits are settings: each router registers this copy of
+    the module-level handler, whose signature carries them."""
+    signature = inspect.signature(endpoint)
+    configured = Annotated[Page, Depends(paging(settings))]
+    parameters = [
+        p.replace(annotation=configured) if p.annotation is Page else p
+        for p in signature.parameters.values()
+    ]
+
+    @functools.wraps(endpoint)
+    async def bound(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await endpoint(*args, **kwargs)
+
+    bound.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return bound
 
 
 def invalid(field: str, message: str) -> ApiError:
