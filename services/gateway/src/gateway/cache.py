@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request, Response
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from gateway.metrics import CACHE
@@ -48,7 +49,20 @@ def pack(generation: int, etag: str, body: bytes) -> bytes:
     return f"{generation} {etag}\n".encode() + body
 
 
-def unpack(stored: bytes | None, generation: int) -> tuple[str, bytes] | None:
+Entry = tuple[str, bytes]
+"""A current entry's ETag and body."""
+
+
+def queue_lookup(pipe: Pipeline, kind: generations.Kind, code: str, request: Request) -> str:
+    """Queue on ``pipe`` the reads ``current`` takes: the generation of ``kind``'s
+    ``code``, then the entry of ``request``. Returns the entry's key."""
+    key = entry_key(kind, code, request)
+    pipe.get(generations.key(kind, code))
+    pipe.get(key)
+    return key
+
+
+def unpack(stored: bytes | None, generation: int) -> Entry | None:
     """The ETag and body of an entry stored at ``generation``; None for any other."""
     if stored is None:
         return None
@@ -57,6 +71,20 @@ def unpack(stored: bytes | None, generation: int) -> tuple[str, bytes] | None:
     if tagged != str(generation) or not etag:
         return None
     return etag, body
+
+
+def current(generation: bytes | None, stored: bytes | None) -> tuple[int, Entry | None]:
+    """The generation the replies of ``queue_lookup`` name, and the entry when it was
+    stored at that generation."""
+    number = int(generation or 0)
+    return number, unpack(stored, number)
+
+
+def hit(request: Request, entry: Entry) -> Response:
+    """The answer to a current entry, wherever it was found."""
+    CACHE.labels("hit").inc()
+    etag, body = entry
+    return respond(request, body, {"X-Cache": "hit"}, etag=etag)
 
 
 def extra_headers(request: Request) -> dict[str, str]:
@@ -89,21 +117,16 @@ class Cache:
     ) -> Response:
         """The cached body when current, else ``produce()`` stored for next time. Redis
         trouble degrades to uncached reads rather than failing them."""
-        key = entry_key(kind, code, request)
         generation: int | None = None
+        entry: Entry | None = None
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(generations.key(kind, code))
-                pipe.get(key)
-                current, stored = await pipe.execute()
-            generation = int(current or 0)
-            entry = unpack(stored, generation)
+                key = queue_lookup(pipe, kind, code, request)
+                generation, entry = current(*await pipe.execute())
         except RedisError as exc:
             log.warning("cache unavailable: %s", exc)
-            entry = None
         if entry is not None:
-            CACHE.labels("hit").inc()
-            return respond(request, entry[1], {"X-Cache": "hit"}, etag=entry[0])
+            return hit(request, entry)
         CACHE.labels("miss").inc()
         body = await produce()
         etag = etag_of(body)
