@@ -24,10 +24,10 @@ from prometheus_client import REGISTRY
 from runtime.clickhouse import ClickHouse, connect
 from runtime.kafka import ensure_topics
 from wellstream.chaos import data
+from wellstream.chaos.faults import Outage, faulty
 from wellstream.infra import free_port
 from writer.app import create_app
 from writer.config import WriterSettings
-from writer.faults import Outage, faulty
 from writer.handlers import consumer_group
 
 

@@ -12,7 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from contracts import CanonicalRecord, topics
+from contracts import SCHEMA_VERSION, CanonicalRecord, topics
+from contracts.records import encode
 from runtime import kafka
 from runtime.clickhouse import ClickHouse
 
@@ -31,6 +32,9 @@ def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
         well_code=well,
         well_code_raw=well,
         field_code="F1",
+        field_name=None,
+        well_reference=None,
+        well_name=None,
         period=day.isoformat(),
         period_start=day,
         period_type="day",
@@ -39,15 +43,35 @@ def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
         oil_bbl=100.0 + i % 7,
         gas_mcf=50.0,
         water_bbl=10.0,
+        liquids_bbl=None,
+        oil_production_kbd=None,
+        gas_production_mmcfd=None,
+        water_production_kbd=None,
+        liquids_production_kbd=None,
         boe=100.0 + i % 7 + 50.0 / 6,
+        water_cut=None,
+        gor=None,
+        original_values={},
+        flags=[],
+        operator=None,
+        basin=None,
+        country=None,
+        well_status=None,
         data_source="chaos",
         revision=version,
+        extra={},
         source_topic="production.raw.v1",
         source_partition=0,
         source_offset=i,
         ingested_at=_ACCEPTED,
         normalized_at=_ACCEPTED,
+        schema_version=SCHEMA_VERSION,
     )
+
+
+def body(i: int, prefix: str, version: int = 1) -> bytes:
+    """The ``i``-th synthetic record as the validator publishes it (JSON bytes)."""
+    return encode(canonical(i, prefix, version))
 
 
 async def publish(bootstrap: str, topic: str, count: int, prefix: str, version: int = 1) -> None:
@@ -64,10 +88,7 @@ async def publish(bootstrap: str, topic: str, count: int, prefix: str, version: 
             headers = [(topics.HEADER_SCHEMA_VERSION, b"1")]
             pending.append(
                 await producer.send(
-                    topic,
-                    record.model_dump_json().encode(),
-                    key=record.well_code.encode(),
-                    headers=headers,
+                    topic, encode(record), key=record.well_code.encode(), headers=headers
                 )
             )
             if len(pending) >= 10_000:

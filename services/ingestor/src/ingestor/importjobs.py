@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from ingestor.config import IngestorSettings
 from ingestor.imports import ExternalApi, next_page, page_items, page_records
-from ingestor.jobs import Background, JobStore, now
+from ingestor.jobs import Background, JobStatus, JobStore, now
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
 from runtime.context import request_id_var
 from runtime.errors import ApiError
@@ -34,21 +34,13 @@ class ImportRequest(BaseModel):
     )
 
 
-class ImportStatus(BaseModel):
+class ImportStatus(JobStatus):
     id: str
     status: Status
     params: dict[str, str]
     page_size: int
     pages_done: int = 0
     next_page: int | None = Field(description="First page not yet published; null when done")
-    accepted: int = 0
-    rejected: int = 0
-    rejected_lines: list[int] = []
-    error: str | None = None
-    request_id: str | None = None
-    created_at: str
-    updated_at: str
-    finished_at: str | None = None
 
 
 def status_of(job: dict[str, Any]) -> ImportStatus:

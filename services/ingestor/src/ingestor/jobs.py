@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
@@ -133,3 +134,16 @@ class Background:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class JobStatus(BaseModel):
+    """What every background job reports: its counts, failure and times."""
+
+    accepted: int = 0
+    rejected: int = 0
+    rejected_lines: list[int] = []
+    error: str | None = None
+    request_id: str | None = None
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None

@@ -16,7 +16,7 @@ from python_multipart.multipart import parse_options_header
 
 from ingestor.config import IngestorSettings
 from ingestor.files import FallbackDecoder, Format, Progress, detect_format, file_batches, head_of
-from ingestor.jobs import Background, JobStore, now
+from ingestor.jobs import Background, JobStatus, JobStore, now
 from ingestor.parsing import Item
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
 from ingestor.spool import Received, receive
@@ -43,7 +43,7 @@ class UploadAccepted(BaseModel):
     status_url: str
 
 
-class UploadStatus(BaseModel):
+class UploadStatus(JobStatus):
     id: str
     status: Status
     filename: str
@@ -51,14 +51,6 @@ class UploadStatus(BaseModel):
     encoding: str | None = None
     bytes_total: int
     bytes_read: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    rejected_lines: list[int] = []
-    error: str | None = None
-    request_id: str | None = None
-    created_at: str
-    updated_at: str
-    finished_at: str | None = None
 
 
 @dataclass

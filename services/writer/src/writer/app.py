@@ -1,4 +1,5 @@
-"""Composition root: settings → ClickHouse, Redis, Kafka broker, subscribers, HTTP app.
+"""Composition root: settings → ClickHouse, Redis, a Kafka producer for the writer's own
+dead letters, the two consumer loops (``writer.consumer``), HTTP app.
 
 Readiness covers Kafka and ClickHouse, not Redis: the writer only bumps cache
 generations there, and a Redis outage must not stop inserts (nor make an orchestrator
@@ -10,9 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from runtime import kafka, logs
 from runtime import redis as redis_client
@@ -20,16 +21,24 @@ from runtime.clickhouse import ClickHouse, connect
 from runtime.http import create_app as create_http_app
 from runtime.http import serve
 from runtime.settings import Settings, load
-from writer import handlers, metrics, schema, stream
+from writer import consumer, deadletters, handlers, metrics, schema
 from writer.cache import Invalidation
 from writer.config import WriterSettings
-from writer.store import Store
+from writer.inserts import Inserts
+
+T = TypeVar("T")
 
 
 @dataclass
 class _Clients:
     clickhouse: ClickHouse | None = None
-    broker: KafkaBroker | None = None
+    records: consumer.Loop[Any] | None = None
+
+
+def _started(client: T | None) -> T:
+    if client is None:
+        raise ConnectionError("not started")
+    return client
 
 
 def connect_clickhouse(settings: WriterSettings) -> ClickHouse:
@@ -52,34 +61,35 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ch = clickhouse or connect_clickhouse(settings)
         redis = redis_client.connect(settings.redis_url)
-        broker = kafka.make_broker(settings, client_id="writer")
+        producer = kafka.Producer(settings, client_id="writer")
+        started: list[consumer.Loop[Any]] = []
         try:
             if settings.migrate_on_start:
                 await schema.migrate(ch)
             await kafka.ensure_topics(settings)
+            await producer.start()
             invalidation = Invalidation(redis, settings.cache_bump_timeout_seconds)
-            publish = handlers.publisher(broker, settings.topic_dlq)
-            handlers.register(broker, settings, Store(ch), publish, invalidation)
-            await broker.start()
-            clients.clickhouse, clients.broker = ch, broker
-            with stream.short_switch_interval():
+            publish = deadletters.publisher(producer, settings.topic_dlq)
+            for loop in handlers.loops(settings, Inserts(ch), publish, invalidation):
+                started.append(loop)
+                await loop.start()
+            clients.clickhouse, clients.records = ch, started[0]
+            with consumer.short_switch_interval():
                 yield
         finally:
-            clients.clickhouse = clients.broker = None
-            await broker.stop()
+            clients.clickhouse = clients.records = None
+            for loop in reversed(started):
+                await loop.stop()
+            await producer.stop()
             await redis.aclose()
             if clickhouse is None:
                 ch.close()
 
     async def kafka_ready() -> None:
-        if clients.broker is None:
-            raise ConnectionError("not started")
-        await kafka.ping(clients.broker)
+        await _started(clients.records).ping()
 
     async def clickhouse_ready() -> None:
-        if clients.clickhouse is None:
-            raise ConnectionError("not started")
-        await clients.clickhouse.ping()
+        await _started(clients.clickhouse).ping()
 
     return create_http_app(
         "writer",

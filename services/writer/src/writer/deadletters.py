@@ -1,5 +1,5 @@
-"""Dead letters: the writer's own (records it cannot store) and the rows of the
-``dead_letters`` table filled from the dead-letter topic.
+"""Dead letters: the writer's own (records it cannot store), sent to the dead-letter
+topic, and the rows of the ``dead_letters`` table filled from that topic.
 
 A row's id comes from what the dead letter says, not from where it sits on the
 dead-letter topic: a stage that rejects the same source message again (a replay)
@@ -7,13 +7,15 @@ publishes the same content, which lands on the same id and collapses in the tabl
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import orjson
+from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from contracts import DeadLetter, ErrorCode, ErrorDetail, KafkaSource
+from contracts import SCHEMA_VERSION, DeadLetter, ErrorCode, ErrorDetail, KafkaSource, topics
+from runtime import kafka
 
 DEAD_LETTERS_TABLE: Final = "dead_letters"
 DEAD_LETTER_COLUMNS: Final = (
@@ -39,6 +41,55 @@ def rejected(
     """A writer-stage dead letter for a message read at ``topic/partition/offset``."""
     source = KafkaSource(topic=topic, partition=partition, offset=offset)
     return DeadLetter.for_payload(value or b"", stage="writer", errors=errors, source=source)
+
+
+Outgoing = tuple[DeadLetter, bytes | None, dict[str, str]]
+"""A writer dead letter to publish: the letter, the message's key and headers to keep."""
+Publish = Callable[[Sequence[Outgoing]], Awaitable[None]]
+
+_KEPT_HEADERS: Final = (topics.HEADER_CORRELATION_ID,)
+
+
+def _headers(msg: ConsumerRecord) -> dict[str, str]:
+    # A header value need not be text (nor present): it is kept with replacements.
+    return {
+        name: (value or b"").decode(errors="replace")
+        for name, value in msg.headers or ()
+        if name in _KEPT_HEADERS
+    }
+
+
+def _outgoing(msg: ConsumerRecord, error: ErrorDetail) -> Outgoing:
+    where = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+    return rejected(msg.value, [error], **where), msg.key, _headers(msg)
+
+
+def undecodable(msg: ConsumerRecord, error: ErrorDetail) -> Outgoing:
+    """The dead letter of a message that is not a canonical record."""
+    return _outgoing(msg, error)
+
+
+def insert_rejected(msg: ConsumerRecord, reason: str) -> Outgoing:
+    """The dead letter of a message whose row ClickHouse would not take."""
+    return _outgoing(msg, ErrorDetail(code=ErrorCode.INSERT_REJECTED, message=reason))
+
+
+def publisher(producer: kafka.Producer, topic: str) -> Publish:
+    """Publish dead letters together and return once Kafka acknowledged every one."""
+
+    async def publish(letters: Sequence[Outgoing]) -> None:
+        version = (topics.HEADER_SCHEMA_VERSION, str(SCHEMA_VERSION).encode())
+        await producer.send_all(
+            (
+                topic,
+                letter.model_dump_json().encode(),
+                key,
+                [*((k, v.encode()) for k, v in headers.items()), version],
+            )
+            for letter, key, headers in letters
+        )
+
+    return publish
 
 
 def parse(value: bytes | None, *, topic: str, partition: int, offset: int) -> DeadLetter:

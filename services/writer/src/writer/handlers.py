@@ -1,73 +1,66 @@
-"""Kafka consumers: normalized records into ``production_history``, dead letters into
-``dead_letters``.
+"""What the writer's two loops do with a batch (``writer.consumer.Loop``): normalized
+records into ``production_history``, dead letters into ``dead_letters``. Each is a
+decode step (pure CPU, in a worker thread) and a store step (inserts)."""
 
-Both are batch subscribers that commit only what is stored. Normalized records commit
-their offsets themselves, batch by batch, after the insert succeeded and the writer's
-own dead letters were acknowledged (``writer.stream``: a handler call stores the
-batches the consumer already holds, each decoded while the one before is inserted).
-Dead letters use ``AckPolicy.NACK_ON_ERROR``: offsets are committed after the handler
-returned. Either way an exception rewinds every partition not committed yet.
-"""
-
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import Consumer
-from faststream.message import StreamMessage
-from faststream.params import NoCast
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from contracts import SCHEMA_VERSION, DeadLetter, topics
-from runtime.kafka import Batch, batch_parser
-from writer import deadletters, metrics, sink, stream
+from writer import deadletters, rows
 from writer.cache import Invalidation
 from writer.config import WriterSettings
-from writer.pipeline import Outgoing, Prepared, Publish, prepare, store_prepared
-from writer.store import Store
+from writer.consumer import Loop, Records
+from writer.inserts import Inserts
+
+T = TypeVar("T")
 
 
-async def _raw_records(message: StreamMessage[Any]) -> Any:
-    """Hand the handler the consumer records themselves: it needs their lineage and
-    decodes the bodies itself (a body that is not a record is a dead letter)."""
-    return message.raw_message
+@dataclass(frozen=True, slots=True)
+class Letters:
+    """The dead letters of one partition in one batch, as ``dead_letters`` columns."""
+
+    columns: list[list[Any]]
+    token: str
 
 
-async def store_dead_letters(batch: Batch, store: Store) -> None:
-    by_partition: dict[int, list[tuple[DeadLetter, int, int]]] = {}
+def decode_dead_letters(batch: Sequence[ConsumerRecord]) -> list[Letters]:
+    """A batch of the dead-letter topic as one insert per partition, each with the
+    deduplication token of its offset range."""
+    by_partition: dict[tuple[str, int], list[tuple[Any, int, int]]] = {}
     for msg in batch:
-        letter = deadletters.parse(
-            msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset
+        where = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+        letter = deadletters.parse(msg.value, **where)
+        by_partition.setdefault((msg.topic, msg.partition), []).append(
+            (letter, msg.partition, msg.offset)
         )
-        by_partition.setdefault(msg.partition, []).append((letter, msg.partition, msg.offset))
-    for partition, letters in by_partition.items():
-        token = sink.dedup_token(batch[0].topic, partition, letters[0][2], letters[-1][2])
-        await store.write_dead_letters(letters, token)
+    return [
+        Letters(
+            deadletters.to_columns(letters),
+            rows.dedup_token(topic, partition, letters[0][2], letters[-1][2]),
+        )
+        for (topic, partition), letters in by_partition.items()
+    ]
 
 
-def record_lag(
-    committed: stream.Offsets, highwater: Callable[[TopicPartition], int | None]
+async def store_dead_letters(decoded: Sequence[Letters], inserts: Inserts) -> None:
+    for letters in decoded:
+        await inserts.dead_letters(letters.columns, letters.token)
+
+
+async def store_records(
+    chunks: Sequence[rows.Chunk],
+    inserts: Inserts,
+    publish: deadletters.Publish,
+    invalidation: Invalidation | None = None,
 ) -> None:
-    """The lag behind each partition's end once ``committed`` (next offsets) is."""
-    for tp, following in committed.items():
-        end = highwater(tp)
-        if end is not None:
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(end - following, 0))
-
-
-class _RebalanceMetrics(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Counts rebalances. Safety does not depend on it: a revoked partition's batch is
-    committed only after its insert, and a batch replayed by the new owner carries the
-    same deduplication token."""
-
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        metrics.REBALANCES.labels("revoked").inc(len(revoked))
-
-    async def on_partitions_assigned(self, assigned: Any) -> None:
-        metrics.REBALANCES.labels("assigned").inc(len(assigned))
+    """Insert a decoded batch and publish its dead letters; then, with ``invalidation``,
+    bump the generations of the wells and fields it inserted (before its commit)."""
+    stored = await inserts.chunks(chunks, publish)
+    if invalidation is not None and stored.rows:
+        await invalidation.bump(stored.wells, stored.fields)
 
 
 def consumer_group(settings: WriterSettings) -> str:
@@ -75,92 +68,71 @@ def consumer_group(settings: WriterSettings) -> str:
     return f"{settings.consumer_group_prefix}.writer"
 
 
-def _subscriber(
-    broker: KafkaBroker, settings: WriterSettings, topic: str, group: str, ack_policy: AckPolicy
-) -> Any:
-    return broker.subscriber(
-        topic,
+def kafka_consumer(settings: WriterSettings, group: str) -> AIOKafkaConsumer:
+    """A consumer with the writer's fetch settings; offsets are committed by the loop."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id="writer",
         group_id=group,
-        batch=True,
-        ack_policy=ack_policy,
+        enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_max_wait_ms,
+        max_poll_records=settings.batch_max_records,
         fetch_max_wait_ms=settings.batch_max_wait_ms,
         fetch_min_bytes=settings.batch_min_bytes,
         max_partition_fetch_bytes=settings.partition_fetch_bytes,
         max_poll_interval_ms=settings.max_poll_interval_ms,
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.session_timeout_ms // 3,
-        parser=batch_parser,
-        decoder=_raw_records,
-        listener=_RebalanceMetrics(),
     )
 
 
-def register(
-    broker: KafkaBroker,
+def loop(
     settings: WriterSettings,
-    store: Store,
-    publish: Publish,
+    topic: str,
+    group: str,
+    decode: Callable[[Records], T],
+    store: Callable[[T], Awaitable[object]],
+    label: str,
+) -> Loop[T]:
+    """A loop over ``topic`` in ``group`` with its own consumer, subscribed with the
+    loop's rebalance listener."""
+    consumer = kafka_consumer(settings, group)
+    running = Loop(
+        consumer,
+        decode,
+        store,
+        label=label,
+        max_records=settings.batch_max_records,
+        wait_ms=settings.batch_max_wait_ms,
+    )
+    consumer.subscribe([topic], listener=running.listener)
+    return running
+
+
+def loops(
+    settings: WriterSettings,
+    inserts: Inserts,
+    publish: deadletters.Publish,
     invalidation: Invalidation | None = None,
-) -> None:
-    """Declare both subscribers on ``broker`` (before it starts). With ``invalidation``,
-    the generations of what each batch inserted are bumped before it is committed."""
+) -> tuple[Loop[list[rows.Chunk]], Loop[list[Letters]]]:
+    """The loop of normalized records and the loop of dead letters, not started."""
     group = consumer_group(settings)
-
-    async def store_batch(prepared: Prepared) -> None:
-        metrics.BATCH_RECORDS.labels("normalized").observe(len(prepared.batch))
-        try:
-            stored = await store_prepared(prepared, store, publish)
-        except Exception:
-            metrics.BATCH_FAILURES.labels("normalized").inc()
-            raise
-        if invalidation is not None and stored.rows:
-            await invalidation.bump(stored.wells, stored.fields)
-
-    async def on_normalized(batch: NoCast[Batch], consumer: Consumer) -> None:
-        await stream.run(
-            batch,
-            consumer,
-            partial(prepare, chunk=settings.insert_chunk_records),
-            store_batch,
-            max_records=settings.batch_max_records,
-            committed=lambda offsets: record_lag(offsets, consumer.highwater),
-        )
-
-    async def on_dead_letters(batch: NoCast[Batch], consumer: Consumer) -> None:
-        metrics.BATCH_RECORDS.labels("dlq").observe(len(batch))
-        try:
-            await store_dead_letters(batch, store)
-        except Exception:
-            metrics.BATCH_FAILURES.labels("dlq").inc()
-            raise
-        record_lag(stream.next_offsets(batch), consumer.highwater)
-
-    # Offsets committed by ``stream.run``, batch by batch.
-    _subscriber(broker, settings, settings.topic_normalized, group, AckPolicy.MANUAL)(on_normalized)
+    records = loop(
+        settings,
+        settings.topic_normalized,
+        group,
+        partial(rows.prepare_batch, size=settings.insert_chunk_records),
+        partial(store_records, inserts=inserts, publish=publish, invalidation=invalidation),
+        "normalized",
+    )
     # A group of its own: consumers of one group with different subscriptions would
     # make each other rebalance.
-    _subscriber(broker, settings, settings.topic_dlq, f"{group}-dlq", AckPolicy.NACK_ON_ERROR)(
-        on_dead_letters
+    letters = loop(
+        settings,
+        settings.topic_dlq,
+        f"{group}-dlq",
+        decode_dead_letters,
+        partial(store_dead_letters, inserts=inserts),
+        "dlq",
     )
-
-
-def publisher(broker: KafkaBroker, topic: str) -> Publish:
-    """Publish dead letters together and wait until Kafka acknowledged every one."""
-
-    async def publish(letters: Sequence[Outgoing]) -> None:
-        futures = [
-            await broker.publish(
-                letter.model_dump_json().encode(),
-                topic=topic,
-                key=key,
-                headers={**headers, topics.HEADER_SCHEMA_VERSION: str(SCHEMA_VERSION)},
-                no_confirm=True,
-            )
-            for letter, key, headers in letters
-        ]
-        await asyncio.gather(*futures)
-
-    return publish
+    return records, letters

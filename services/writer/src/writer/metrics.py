@@ -39,11 +39,6 @@ CONSUMER_LAG = Gauge(
 REBALANCES = Counter(
     "wellstream_writer_rebalances_total", "Partitions assigned or revoked", ["event"]
 )
-CHUNKS = Counter(
-    "wellstream_writer_chunks_total",
-    "Inserted chunks by path: json (checked in C, parsed by ClickHouse) or model (pydantic)",
-    ["path"],
-)
 CACHE_BUMP_FAILURES = Counter(
     "wellstream_writer_cache_bump_failures_total",
     "Generation bumps that did not reach Redis (the read cache then expires by TTL)",
