@@ -1,24 +1,26 @@
 """The writer on the real broker and ClickHouse: consume, insert, commit, replay."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
+import msgspec
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
-from contracts import OriginalValue
+from contracts import CanonicalRecord, OriginalValue
+from contracts.records import encode
 from runtime import generations
 from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse
 from runtime.kafka import ensure_topics
 from wellstream.chaos import data as chaos
-from writer import fastpath, sink
+from writer import rows
 from writer.app import create_app
 from writer.config import WriterSettings
 from writer.handlers import consumer_group
-from writer.store import Store
+from writer.inserts import Inserts
 
 pytestmark = pytest.mark.integration
 
@@ -84,14 +86,14 @@ async def test_bad_messages_become_dead_letters_in_clickhouse(
 ) -> None:
     settings = writer_settings()
     await ensure_topics(settings)
-    bad_version = chaos.canonical(0, unique).model_dump(mode="json") | {"version": -1}
+    bad_version = orjson.loads(chaos.body(0, unique)) | {"version": -1}
+    # Decodes (the last of two values wins), but ClickHouse refuses a field given twice.
+    twice = chaos.body(1, unique)[:-1] + b',"well_code":"other"}'
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await producer.start()
     try:
-        await producer.send_and_wait(settings.topic_normalized, b"{not json", partition=0)
-        await producer.send_and_wait(
-            settings.topic_normalized, orjson.dumps(bad_version), partition=0
-        )
+        for body in (b"{not json", orjson.dumps(bad_version), twice):
+            await producer.send_and_wait(settings.topic_normalized, body, partition=0)
     finally:
         await producer.stop()
     await chaos.publish(settings.kafka_bootstrap_servers, settings.topic_normalized, 10, unique)
@@ -100,16 +102,16 @@ async def test_bad_messages_become_dead_letters_in_clickhouse(
     async with app.router.lifespan_context(app):
         assert (
             await chaos.wait_committed(
-                settings.kafka_bootstrap_servers, consumer_group(settings), 12, 30
+                settings.kafka_bootstrap_servers, consumer_group(settings), 13, 30
             )
-            == 12
+            == 13
         )
         letters = await _wait_rows(
             clickhouse,
             "SELECT DISTINCT id, stage, error_codes FROM dead_letters"
             " WHERE source_topic = {t:String} ORDER BY source_offset",
             {"t": settings.topic_normalized},
-            want=2,
+            want=3,
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://writer") as http:
@@ -118,6 +120,7 @@ async def test_bad_messages_become_dead_letters_in_clickhouse(
 
     assert [(stage, codes) for _, stage, codes in letters] == [
         ("writer", ["unparseable_json"]),
+        ("writer", ["invalid_value"]),
         ("writer", ["insert_rejected"]),
     ]
     assert (await chaos.counts(clickhouse, unique)).current == 10
@@ -138,46 +141,51 @@ async def _wait_rows(
     return rows
 
 
-async def test_the_fast_and_the_model_path_store_the_same_row(
+async def test_a_stored_row_reads_back_as_the_record_it_was(
     clickhouse: ClickHouse, unique: str
 ) -> None:
-    record = chaos.canonical(0, unique).model_copy(
-        update={
-            "original_values": {"oil": OriginalValue(value=7791.68, unit="Sm3")},
-            "extra": {"note": "é ✓", "n": 1},
-            "flags": ["identifier_normalized"],
-            "oil_bbl": 0.1 + 0.2,
-            "ingested_at": datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
-        }
+    record = msgspec.structs.replace(
+        chaos.canonical(0, unique),
+        original_values={"oil": OriginalValue(value=7791.68, unit="Sm3")},
+        extra={"note": "é ✓", "n": 1},
+        flags=["identifier_normalized"],
+        oil_bbl=0.1 + 0.2,
+        ingested_at=datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),
     )
-    body = record.model_dump_json().encode()
-    store = Store(clickhouse)
-    fast = fastpath.prepare(
-        [ConsumerRecord(f"{unique}.fast", 0, 5, 0, 0, None, body, None, 0, 0, ())]
-    )
-    assert fast is not None
-    await store.write_rows(fast)
-    # Another record_id for the model path's copy: with the same key a background merge
-    # of the ReplacingMergeTree may fold the two rows into one before they are read.
-    twin = record.model_copy(update={"record_id": f"{record.record_id}:model"})
-    await store.write(sink.Slice(f"{unique}.model", 0, [twin], [5]))
+    message = ConsumerRecord(f"{unique}.t", 2, 5, 0, 0, None, encode(record), None, 0, 0, ())
+    chunk = rows.prepare([message])
+    assert chunk.rows is not None
+    assert await Inserts(clickhouse).rows(chunk.rows) == []
 
-    rows = await clickhouse.named_rows(
-        "SELECT * EXCEPT (inserted_at) FROM production_history"
-        " WHERE kafka_topic IN ({a:String}, {b:String}) ORDER BY kafka_topic",
-        parameters={"a": f"{unique}.fast", "b": f"{unique}.model"},
+    (row,) = await clickhouse.named_rows(
+        "SELECT * EXCEPT (inserted_at) FROM production_history WHERE kafka_topic = {t:String}",
+        parameters={"t": f"{unique}.t"},
     )
 
-    assert len(rows) == 2
-    fast_row, model_row = rows
-    assert fast_row.pop("kafka_topic") == f"{unique}.fast"
-    assert model_row.pop("kafka_topic") == f"{unique}.model"
-    assert (fast_row.pop("record_id"), model_row.pop("record_id")) == (
-        record.record_id,
-        twin.record_id,
+    expected = msgspec.to_builtins(record, builtin_types=(datetime, date))
+    for name in ("ingested_at", "normalized_at"):  # the client reads UTC times as naive
+        row[name] = row[name].replace(tzinfo=UTC)
+    assert orjson.loads(row.pop("original_values")) == expected.pop("original_values")
+    assert orjson.loads(row.pop("extra")) == expected.pop("extra")
+    lineage = {"kafka_topic": f"{unique}.t", "kafka_partition": 2, "kafka_offset": 5}
+    assert row == expected | lineage
+    assert row["oil_bbl"] == 0.1 + 0.2, "the same double, to the last bit"
+
+
+async def test_the_table_has_the_contract_fields_then_the_lineage(clickhouse: ClickHouse) -> None:
+    columns = await clickhouse.rows(
+        "SELECT name FROM system.columns WHERE database = currentDatabase()"
+        " AND table = 'production_history' ORDER BY position"
     )
-    assert {k: (v, model_row[k]) for k, v in fast_row.items() if v != model_row[k]} == {}
-    assert orjson.loads(fast_row["original_values"]) == {"oil": {"value": 7791.68, "unit": "Sm3"}}
+
+    assert tuple(name for (name,) in columns) == (
+        *CanonicalRecord.__struct_fields__,
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        "inserted_at",
+    )
+    assert tuple(name for (name,) in columns)[:-1] == rows.HISTORY_COLUMNS
 
 
 async def test_an_insert_bumps_the_generations_of_its_wells_and_fields(
@@ -214,7 +222,7 @@ async def test_headers_that_are_not_text_lose_nothing(
             record = chaos.canonical(i, unique)
             await producer.send(
                 settings.topic_normalized,
-                record.model_dump_json().encode(),
+                encode(record),
                 key=record.well_code.encode(),
                 headers=odd[i % 3],
             )
