@@ -28,7 +28,25 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
-class ProductionPoint(BaseModel):
+class Totals(BaseModel):
+    """Cumulative sums over every current record; ratios from those sums."""
+
+    days_on_production: float | None
+    oil_bbl: float | None
+    gas_mcf: float | None
+    water_bbl: float | None
+    liquids_bbl: float | None
+    boe: float | None
+    water_cut: float | None
+    gor: float | None
+
+
+class _Period(BaseModel):
+    period: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY")
+
+
+# pydantic collects fields from the last base up: the period comes first, then the sums
+class ProductionPoint(Totals, _Period):
     """Sums over one period; ratios computed from those sums. Null means not measured."""
 
     model_config = ConfigDict(
@@ -46,16 +64,6 @@ class ProductionPoint(BaseModel):
             }
         }
     )
-
-    period: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY")
-    days_on_production: float | None
-    oil_bbl: float | None
-    gas_mcf: float | None
-    water_bbl: float | None
-    liquids_bbl: float | None
-    boe: float | None
-    water_cut: float | None
-    gor: float | None
 
 
 class ProductionSeries(BaseModel):
@@ -116,19 +124,6 @@ class ErrorBody(BaseModel):
     details: Any = None
     request_id: str | None
     timestamp: datetime
-
-
-class Totals(BaseModel):
-    """Cumulative sums over every current record; ratios from those sums."""
-
-    days_on_production: float | None
-    oil_bbl: float | None
-    gas_mcf: float | None
-    water_bbl: float | None
-    liquids_bbl: float | None
-    boe: float | None
-    water_cut: float | None
-    gor: float | None
 
 
 class WellSummary(BaseModel):
