@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from faststream.kafka import KafkaBroker
 
 from contracts import SCHEMA_VERSION, topics
 from gateway.cache import jsonb, respond
@@ -32,6 +33,26 @@ def message_key(body: bytes) -> bytes | None:
         return None
     code = decoded.get("well_code") if isinstance(decoded, dict) else None
     return str(code).encode() if code not in (None, "") else None
+
+
+async def republish(broker: KafkaBroker, topic: str, items: list[DeadLetterItem]) -> None:
+    """Each item's original message to ``topic``, keyed by its well, with this request's id."""
+    headers = {
+        topics.HEADER_CORRELATION_ID: request_id_var.get() or "",
+        topics.HEADER_SCHEMA_VERSION: str(SCHEMA_VERSION),
+    }
+
+    async def publish(item: DeadLetterItem) -> None:
+        data = original(item)
+        await broker.publish(
+            data,
+            topic=topic,
+            key=message_key(data),
+            headers={**headers, "x-replayed-dead-letter": item.id},
+        )
+
+    await asyncio.gather(*(publish(item) for item in items))
+    REPLAYED.inc(len(items))
 
 
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
@@ -71,23 +92,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         if len(ids) > settings.replay_max_ids:
             raise invalid("body.ids", f"at most {settings.replay_max_ids} ids per replay")
         page = await clients.queries().dead_letters(limit=len(ids), ids=ids)
-        broker = clients.publisher()
-        headers = {
-            topics.HEADER_CORRELATION_ID: request_id_var.get() or "",
-            topics.HEADER_SCHEMA_VERSION: str(SCHEMA_VERSION),
-        }
-
-        async def publish(item: DeadLetterItem) -> None:
-            data = original(item)
-            await broker.publish(
-                data,
-                topic=settings.topic_raw,
-                key=message_key(data),
-                headers={**headers, "x-replayed-dead-letter": item.id},
-            )
-
-        await asyncio.gather(*(publish(item) for item in page.items))
-        REPLAYED.inc(len(page.items))
+        await republish(clients.publisher(), settings.topic_raw, page.items)
         found = {item.id for item in page.items}
         return ReplayResult(replayed=sorted(found), missing=[i for i in ids if i not in found])
 
