@@ -69,7 +69,7 @@ def test_cancelled_export_frees_the_default_executor(monkeypatch: pytest.MonkeyP
     produce = export._produce
 
     def kept(*args: Any) -> None:
-        queues.append(args[5])
+        queues.append(args[5].out)
         produce(*args)
 
     monkeypatch.setattr(export, "_produce", kept)

@@ -11,6 +11,7 @@ import io
 import queue
 import threading
 from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal
 
 import pyarrow as pa
@@ -105,59 +106,67 @@ def encode(batches: Iterator[pa.RecordBatch], fmt: Format) -> Iterator[bytes]:
         yield sink.drain()
 
 
+@dataclass
+class _Handoff:
+    """The small bounded queue from the worker thread, and the flag that stops it."""
+
+    out: "queue.Queue[bytes | BaseException | None]" = field(
+        default_factory=lambda: queue.Queue(maxsize=4)
+    )
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def put(self, item: bytes | BaseException | None) -> None:
+        while not self.stop.is_set():
+            try:
+                self.out.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+
 def _produce(
     client: Client,
     sql: str,
     params: dict[str, Any],
     fmt: Format,
     block_rows: int,
-    out: "queue.Queue[bytes | BaseException | None]",
-    stop: threading.Event,
+    handoff: _Handoff,
 ) -> None:
-    def put(item: bytes | BaseException | None) -> None:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
     try:
         settings = {"max_block_size": block_rows}
         with client.query_arrow_stream(sql, parameters=params, settings=settings) as stream:
             for chunk in encode(iter(stream), fmt):
-                if stop.is_set():
+                if handoff.stop.is_set():
                     return
                 if chunk:
-                    put(chunk)
-        put(None)
+                    handoff.put(chunk)
+        handoff.put(None)
     except BaseException as exc:  # handed to the response, which ends the stream
-        put(exc)
+        handoff.put(exc)
 
 
 async def stream(
     client: Client, sql: str, params: dict[str, Any], fmt: Format, block_rows: int
 ) -> AsyncGenerator[bytes]:
-    out: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-    args = (client, sql, params, fmt, block_rows, out, stop)
+    handoff = _Handoff()
+    args = (client, sql, params, fmt, block_rows, handoff)
     worker = threading.Thread(target=_produce, args=args, name="export", daemon=True)
     worker.start()
     try:
         while True:
-            item = await asyncio.to_thread(out.get)
+            item = await asyncio.to_thread(handoff.out.get)
             if item is None:
                 return
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
-        stop.set()
+        handoff.stop.set()
         # a getter cancelled mid-wait still blocks its executor thread, the one every
         # ClickHouse call shares, and the stopped producer puts nothing more: wake it.
         # A full queue has no getter waiting.
         with contextlib.suppress(queue.Full):
-            out.put_nowait(None)
+            handoff.out.put_nowait(None)
 
 
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
