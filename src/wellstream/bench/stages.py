@@ -169,13 +169,25 @@ class _Backlog:
     def assignment(self) -> set["TopicPartition"]:
         return self.assigned
 
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def highwater(self, partition: "TopicPartition") -> int | None:
+        return None
+
+    async def topics(self) -> set[str]:
+        return {tp.topic for tp in self.assigned}
+
 
 async def _writer(records: int, runs: int) -> list[Result]:
     """Ours: the consumer's batches (``WELLSTREAM_BATCH_MAX_RECORDS``) of normalized
-    message bytes, all already fetched, through the writer's handler loop
-    (``writer.stream.run``: each batch decoded while the one before is inserted, offsets
-    committed per batch) with the configured insert chunk, into ``production_history``
-    and, by its view, ``production``.
+    message bytes, all already fetched, through the writer's consumer loop
+    (``writer.consumer.Loop``: each batch decoded while the one before is inserted,
+    offsets committed per batch) with the configured insert chunk, into
+    ``production_history`` and, by its view, ``production``.
 
     The floor: the same rows, already in columns, inserted column-oriented into the same
     tables in the same blocks (one insert per batch and chunk), with the same engine
@@ -187,23 +199,32 @@ async def _writer(records: int, runs: int) -> list[Result]:
     service freezes its start-up objects (``runtime.http.serve``)."""
     from functools import partial
 
+    from contracts.records import encode
     from runtime.clickhouse import ClickHouse, connect
     from runtime.http import freeze_objects
     from validator.pipeline import process_batch
     from validator.rules import Policy
-    from writer import sink, stream
     from writer.config import WriterSettings
-    from writer.pipeline import Prepared, prepare, store_prepared
+    from writer.consumer import Loop, short_switch_interval
+    from writer.inserts import INSERT_SETTINGS, Inserts
+    from writer.rows import HISTORY_COLUMNS, HISTORY_TABLE, Chunk, chunks, prepare_batch, why_not
     from writer.schema import migrate
-    from writer.store import INSERT_SETTINGS, Store
 
     async def no_dead_letters(letters: object) -> None:
         raise AssertionError(f"unexpected dead letters: {letters}")
 
     _, messages, reference = _validator_inputs(records)
     bodies = [n.body for n in process_batch(messages, Policy(), reference).normalized]
-    good = [r for r in map(sink.parse, bodies) if isinstance(r, CanonicalRecord)]
-    columns = sink.to_columns(next(iter(sink.offset_slices(good))))
+    good = [r for r in map(why_not, bodies) if isinstance(r, CanonicalRecord)]
+    # The floor's columns: the records' fields (nested ones as JSON text), the lineage.
+    json_text = {"original_values", "extra"}
+    columns: list[list[object]] = [
+        [encode(getattr(r, name)).decode() for r in good]
+        if name in json_text
+        else [getattr(r, name) for r in good]
+        for name in CanonicalRecord.__struct_fields__
+    ]
+    columns += [[""] * len(good), [-1] * len(good), list(range(len(good)))]
     del good, messages  # neither side keeps them: they would only slow the collector
     settings = WriterSettings()
     size, chunk = settings.batch_max_records, settings.insert_chunk_records
@@ -211,7 +232,7 @@ async def _writer(records: int, runs: int) -> list[Result]:
     cuts = [
         (part[0].offset, part[-1].offset + 1)
         for first in range(0, len(bodies), size)
-        for part in sink.chunks(_consumed(bodies[first : first + size], "cuts", first), chunk)
+        for part in chunks(_consumed(bodies[first : first + size], "cuts", first), chunk)
     ]
     blocks = [[column[start:end] for column in columns] for start, end in cuts]
     # Without this, every run after the first is recognised as a repeat of the same
@@ -219,7 +240,7 @@ async def _writer(records: int, runs: int) -> list[Result]:
     no_dedup = {**INSERT_SETTINGS, "insert_deduplicate": 0}
     with (
         tempfile.TemporaryDirectory(prefix="wellstream-bench-") as tmp,
-        stream.short_switch_interval(),  # as the writer app runs
+        short_switch_interval(),  # as the writer app runs
     ):
         url = os.environ.get("WELLSTREAM_CLICKHOUSE_URL", f"chdb://{tmp}/clickhouse")
         if not url.startswith("chdb://"):
@@ -233,12 +254,12 @@ async def _writer(records: int, runs: int) -> list[Result]:
         await ch.command("CREATE TABLE IF NOT EXISTS bench_bare AS production_history")
         for table in _BENCH_TABLES:
             await ch.command(f"SYSTEM STOP MERGES {table}")
-        store = Store(ch)
+        inserts = Inserts(ch)
         rows = 0
 
-        async def insert(prepared: Prepared) -> None:
+        async def insert(prepared: list[Chunk]) -> None:
             nonlocal rows
-            rows += (await store_prepared(prepared, store, no_dead_letters)).rows
+            rows += (await inserts.chunks(prepared, no_dead_letters)).rows
 
         figure, floor, single = [], [], []
         for run in range(runs):
@@ -250,16 +271,16 @@ async def _writer(records: int, runs: int) -> list[Result]:
             rows = 0
             await _empty(ch)
             freeze_objects()
+            loop = Loop(
+                backlog,
+                partial(prepare_batch, size=chunk),
+                insert,
+                label="bench",
+                max_records=size,
+                wait_ms=0,
+            )
             started = time.perf_counter()
-            while backlog.batches:
-                first = (await backlog.getmany()).popitem()[1]
-                await stream.run(
-                    first,
-                    backlog,
-                    partial(prepare, chunk=chunk),
-                    insert,
-                    max_records=size,
-                )
+            await loop.batches(until_idle=True)
             figure.append(rows / (time.perf_counter() - started))
             assert rows == len(bodies), f"{len(bodies) - rows} rows lost"
             assert backlog.commits == -(-len(bodies) // size), "a batch was not committed"
@@ -267,12 +288,12 @@ async def _writer(records: int, runs: int) -> list[Result]:
             await _empty(ch)
             started = time.perf_counter()
             for part in blocks:
-                await ch.insert(sink.HISTORY_TABLE, part, sink.HISTORY_COLUMNS, settings=no_dedup)
+                await ch.insert(HISTORY_TABLE, part, HISTORY_COLUMNS, settings=no_dedup)
             floor.append(len(bodies) / (time.perf_counter() - started))
 
             await _empty(ch)
             started = time.perf_counter()
-            await ch.insert("bench_bare", columns, sink.HISTORY_COLUMNS, settings=no_dedup)
+            await ch.insert("bench_bare", columns, HISTORY_COLUMNS, settings=no_dedup)
             single.append(len(bodies) / (time.perf_counter() - started))
         ch.close()
         if not url.startswith("chdb://"):
