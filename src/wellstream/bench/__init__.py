@@ -15,12 +15,12 @@ RUNS = int(os.environ.get("WELLSTREAM_BENCH_RUNS", "3"))
 
 
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import gateway, pipeline, stages
+    from wellstream.bench import gateway, pipeline, stages, writer
 
     return {
         "pipeline": pipeline.run,
         "validator": stages.validator,
-        "writer": stages.writer,
+        "writer": writer.writer,
         "gateway": gateway.run,
     }
 
