@@ -127,7 +127,7 @@ async def _drain(settings: WriterSettings, records: int) -> int:
 
 
 async def _finish(
-    case: str, stack: Stack, ch: ClickHouse, prefix: str, records: int, started: float, note: str
+    case: str, ch: ClickHouse, prefix: str, records: int, started: float, note: str
 ) -> Result:
     counts = await data.counts(ch, prefix)
     silent, flagged = await data.unenriched(ch, prefix)
@@ -158,7 +158,7 @@ async def kill_validator(
         p.append(_validator(settings, stack.redis_url, log))
         normalized = await _drain(settings, records)
     note = f"killed at {reached} committed; {normalized} normalized messages"
-    return await _finish("validator kill -9", stack, ch, prefix, records, started, note)
+    return await _finish("validator kill -9", ch, prefix, records, started, note)
 
 
 async def redis_down(
@@ -188,7 +188,7 @@ async def redis_down(
         await asyncio.to_thread(infra.script, *start)
         normalized = await _drain(settings, records)
     note = f"Redis down {down_seconds:g}s from {reached} committed; {normalized} normalized"
-    return await _finish("Redis down (validator)", stack, ch, prefix, records, started, note)
+    return await _finish("Redis down (validator)", ch, prefix, records, started, note)
 
 
 async def broker_restart(
@@ -216,4 +216,4 @@ async def broker_restart(
         )
         normalized = await _drain(settings, records)
     note = f"broker restarted at {reached} committed; {normalized} normalized"
-    return await _finish("broker restart", stack, ch, prefix, records, started, note)
+    return await _finish("broker restart", ch, prefix, records, started, note)
