@@ -184,10 +184,10 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def _measure(rows: int, runs: int) -> list[Result]:
+async def _loaded(url: str, rows: int) -> ClickHouse:
+    """The engine at ``url``, migrated, loaded with ``rows`` rows, merges settled."""
     from writer.schema import migrate
 
-    url = os.environ["WELLSTREAM_CLICKHOUSE_URL"]
     ch = ClickHouse(connect(url))
     await migrate(ch)
     seconds = await load(ch, rows)
@@ -195,7 +195,12 @@ async def _measure(rows: int, runs: int) -> list[Result]:
     print(f"   loaded {loaded:,} rows ({wells_for(rows):,} wells) in {seconds:.1f} s", flush=True)
     waited, parts = await settle(ch)
     print(f"   merges settled after {waited:.1f} s: {parts} active parts", flush=True)
+    return ch
 
+
+async def _measure(rows: int, runs: int) -> list[Result]:
+    url = os.environ["WELLSTREAM_CLICKHOUSE_URL"]
+    ch = await _loaded(url, rows)
     codes = [f"BW-{w}" for w in range(wells_for(rows))]
     hot, cold = codes[:HOT_WELLS], codes[HOT_WELLS:]
     share = max(1, len(cold) // (2 * runs))
@@ -221,6 +226,12 @@ async def _measure(rows: int, runs: int) -> list[Result]:
             )
     for client in (ch, *pool):
         client.close()
+    return _results(rps, p50, p99, misses, floor)
+
+
+def _results(
+    rps: list[float], p50: list[float], p99: list[float], misses: list[float], floor: list[float]
+) -> list[Result]:
     return [
         Latency(
             f"well series, cache hits, {CLIENTS} clients",
