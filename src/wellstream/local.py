@@ -52,7 +52,12 @@ def dev_api_key() -> str:
     path = DATA / "dev-api-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
+        # Created owner-only (0600) from the start: a key written world-readable and
+        # chmod-ed after would be readable in between.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    path.chmod(0o600)  # a key file left by an older version was world-readable
     key = path.read_text().strip()
     scopes = ["read", "ingest", "admin"]
     os.environ["WELLSTREAM_API_KEYS"] = orjson.dumps(
