@@ -1,11 +1,17 @@
 """Dead letters: rejected messages with every reason found (``production.dlq.v1``)."""
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
+import msgspec
 from pydantic import BaseModel, Field
+
+#: What a dead letter keeps of its payload at most, in bytes of its encoded JSON text
+#: (escaping included): a dead letter stays far below any producer's request size.
+PAYLOAD_CAP_BYTES = 16 * 1024
 
 
 class ErrorCode(StrEnum):
@@ -39,7 +45,12 @@ Stage = Literal["ingestor", "validator", "writer"]
 
 
 class DeadLetter(BaseModel):
-    """One rejected message. ``source`` is absent for HTTP intake, where ``line`` is set."""
+    """One rejected message. ``source`` is absent for HTTP intake, where ``line`` is set.
+
+    A payload beyond a cap is cut (``payload_truncated``); ``payload_bytes`` and
+    ``payload_sha256`` then describe the whole original, which a replay cannot rebuild.
+    ``accepted_at_ms`` is when the record was first accepted (epoch milliseconds), kept
+    so a replay can carry it on."""
 
     stage: Stage
     errors: list[ErrorDetail] = Field(min_length=1)
@@ -48,6 +59,10 @@ class DeadLetter(BaseModel):
     failed_at: datetime
     payload: str | None = None
     payload_base64: str | None = None
+    payload_truncated: bool = False
+    payload_bytes: int | None = None
+    payload_sha256: str | None = None
+    accepted_at_ms: int | None = None
 
     @classmethod
     def for_payload(
@@ -58,24 +73,55 @@ class DeadLetter(BaseModel):
         errors: list[ErrorDetail],
         source: KafkaSource | None = None,
         line: int | None = None,
+        cap_bytes: int = PAYLOAD_CAP_BYTES,
     ) -> "DeadLetter":
-        """Keep the original bytes as text when they are UTF-8, else base64."""
+        """Keep the original bytes as text when they are UTF-8, else base64; either cut
+        so that its encoded form fits in ``cap_bytes``."""
         try:
             text: str | None = raw.decode("utf-8")
-            encoded = None
         except UnicodeDecodeError:
-            text, encoded = None, base64.b64encode(raw).decode("ascii")
+            text = None
+        if text is not None:
+            kept_text = _text_within(text, cap_bytes)
+            truncated, kept, encoded = len(kept_text) < len(text), kept_text, None
+        else:
+            kept_raw = raw[: cap_bytes // 4 * 3]
+            truncated, kept, encoded = len(kept_raw) < len(raw), None, _b64(kept_raw)
         return cls(
             stage=stage,
             errors=errors,
             source=source,
             line=line,
             failed_at=datetime.now(UTC),
-            payload=text,
+            payload=kept,
             payload_base64=encoded,
+            payload_truncated=truncated,
+            payload_bytes=len(raw) if truncated else None,
+            payload_sha256=hashlib.sha256(raw).hexdigest() if truncated else None,
         )
 
     def original_bytes(self) -> bytes:
+        """The payload's bytes: the whole original unless ``payload_truncated``."""
         if self.payload is not None:
             return self.payload.encode("utf-8")
         return base64.b64decode(self.payload_base64 or "")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _text_within(text: str, cap_bytes: int) -> str:
+    """The longest prefix of ``text`` whose JSON string encoding fits in ``cap_bytes``:
+    escaping grows a control character sixfold and a quote twofold, so the encoded
+    length is measured (a binary search over at most ``cap_bytes`` characters)."""
+    if len(text) <= cap_bytes and len(msgspec.json.encode(text)) <= cap_bytes:
+        return text
+    low, high = 0, min(len(text), cap_bytes)  # a prefix this long fits, this long not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if len(msgspec.json.encode(text[:middle])) <= cap_bytes:
+            low = middle
+        else:
+            high = middle
+    return text[:low]
