@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from contracts.identifiers import canonical_code
+from gateway import routes
 from gateway.cache import entry_key, pack
 from gateway.deps import Clients
 from gateway.hits import CachedSeries
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.integration
 
 BODY = b'{"items":[]}'
 ETAG = '"e1"'
+#: What Starlette puts in ``scope["app"]``: the layer finds the routes there.
+ROUTER = routes.build_router(settings(), Clients(cache_ttl=60))
 
 
 class App:
@@ -67,7 +70,7 @@ def scope(path: str, *headers: tuple[bytes, bytes], query: bytes = b"") -> Scope
         "raw_path": path.encode(),
         "query_string": query,
         "headers": [(b"x-api-key", READ_KEY.encode()), *headers],
-        "app": None,
+        "app": ROUTER,
     }
 
 
@@ -89,7 +92,9 @@ async def store(clients: Clients, kind: generations.Kind, code: str, request: Sc
     """An entry for ``request`` at the current generation of ``code`` (canonical)."""
     assert clients.redis is not None
     generation = int(await clients.redis.get(generations.key(kind, code)) or 0)
-    key = entry_key(kind, code, Request(request))
+    template = routes.PREFIX + (routes.WELL_SERIES if kind == "well" else routes.FIELD_SERIES).path
+    matched = next(r for r in ROUTER.routes if getattr(r, "path", None) == template)
+    key = entry_key(kind, code, Request({**request, "route": matched}))
     await clients.redis.set(key, pack(generation, ETAG, BODY), ex=60)
 
 
@@ -113,6 +118,15 @@ async def test_if_none_match_gets_304_from_the_entry(clients: Clients, unique: s
     status, headers, body = await call(layer(app, clients, unique), request)
     assert (status, body, headers["etag"]) == (304, b"", ETAG)
     assert app.scopes == []
+
+
+async def test_an_unknown_parameter_is_never_answered_a_hit(clients: Clients, unique: str) -> None:
+    app, code = App(), canonical_code(f"H{unique}")
+    path = f"/api/v1/wells/{code}/production"
+    await store(clients, "well", code, scope(path, query=b"granularity=month"))
+    request = scope(path, query=b"granularity=month&extra=1")
+    assert (await call(layer(app, clients, unique), request))[0] == 299
+    assert "rate_limit" not in app.scopes[0].get("state", {})
 
 
 async def test_a_stale_entry_goes_to_the_app_counted_once(clients: Clients, unique: str) -> None:

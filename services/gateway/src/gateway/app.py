@@ -27,6 +27,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or load(GatewaySettings)
     clients = Clients(
         cache_ttl=settings.cache_ttl_seconds,
+        cache_max_bytes=settings.cache_entry_max_bytes,
         rate_limit=(settings.rate_limit_requests, settings.rate_limit_period_seconds),
     )
 
@@ -34,9 +35,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             for _client in range(settings.clickhouse_pool_size):
-                clients.pool.append(ClickHouse(connect(settings.clickhouse_url)))
+                clients.pool.append(
+                    ClickHouse(
+                        connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file)
+                    )
+                )
                 stack.callback(clients.pool[-1].close)
-            clients.redis = redis_client.connect(settings.redis_url)
+            clients.redis = redis_client.connect(settings.redis_url, ca_file=settings.redis_ca_file)
             stack.push_async_callback(clients.redis.aclose)
             # replay publishes to the raw topic: a producer only, no subscribers
             broker = kafka.make_broker(settings, client_id="gateway")

@@ -6,6 +6,12 @@ new data lands the writer bumps the generation (``runtime.generations``) and an 
 an older generation is never served again. The generation and the entry are read in one
 round trip, and a hit neither touches ClickHouse nor hashes the body again. The TTL only
 reclaims memory.
+
+Memory stays bounded: keys hold the route and its declared parameters only
+(``gateway.known``: any other parameter answers 400 before a lookup), a body larger
+than ``max_bytes`` is served but never stored, and every entry carries the TTL, so a
+Redis run with ``maxmemory`` and ``maxmemory-policy volatile-lru`` evicts cache entries
+and never the rate-limit counters or reference data, which it needs.
 """
 
 import hashlib
@@ -13,11 +19,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from gateway.known import query_key
 from gateway.metrics import CACHE
 from runtime import generations
 
@@ -40,8 +48,13 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def entry_key(kind: generations.Kind, code: str, request: Request) -> str:
-    query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    digest = hashlib.blake2b(f"{request.url.path}?{query}".encode(), digest_size=16)
+    """The entry of ``request``: its route (matched already), the canonical code and
+    the route's declared parameters, unambiguously encoded (``known.query_key``)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        raise LookupError("a cached read needs its matched route")
+    digest = hashlib.blake2b(route.path.encode(), digest_size=16)
+    digest.update(b"\n" + query_key(route, request.query_params))
     return f"wellstream:gateway:{kind}:{code}:{digest.hexdigest()}"
 
 
@@ -104,9 +117,10 @@ def respond(
 
 
 class Cache:
-    def __init__(self, redis: Redis, ttl: int) -> None:
+    def __init__(self, redis: Redis, ttl: int, max_bytes: int) -> None:
         self._redis = redis
         self._ttl = ttl
+        self._max_bytes = max_bytes
 
     async def read_through(
         self,
@@ -131,8 +145,14 @@ class Cache:
         body = await produce()
         etag = etag_of(body)
         if generation is not None:
-            try:
-                await self._redis.set(key, pack(generation, etag, body), ex=self._ttl)
-            except RedisError as exc:
-                log.warning("cache unavailable: %s", exc)
+            await self._store(key, pack(generation, etag, body))
         return respond(request, body, {"X-Cache": "miss"}, etag=etag)
+
+    async def _store(self, key: str, entry: bytes) -> None:
+        if len(entry) > self._max_bytes:
+            CACHE.labels("too_large").inc()  # served, never stored
+            return
+        try:
+            await self._redis.set(key, entry, ex=self._ttl)
+        except RedisError as exc:
+            log.warning("cache unavailable: %s", exc)

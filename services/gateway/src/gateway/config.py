@@ -28,6 +28,13 @@ class GatewaySettings(RateLimitedSettings):
         description="Lifetime of a cached read in Redis (0 disables caching). Entries are "
         "also invalidated as soon as new data for their well or field lands.",
     )
+    cache_entry_max_bytes: int = Field(
+        default=1_048_576,
+        ge=0,
+        description="Largest cached body; a larger one is served but not stored. Entries "
+        "expire after `cache_ttl_seconds`: run Redis with `maxmemory` and "
+        "`maxmemory-policy volatile-lru`, so only expiring keys (cache entries) are evicted.",
+    )
     rate_limit_requests: RateLimitRequests = 1_200
     export_block_rows: int = Field(
         default=65_536, ge=1_000, description="Rows per streamed block of an export."

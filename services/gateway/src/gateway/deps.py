@@ -22,6 +22,7 @@ class Clients:
     """Filled in by the app's lifespan; one per app, so several apps share a process."""
 
     cache_ttl: int
+    cache_max_bytes: int = 1_048_576
     # reads take turns over these; the first also serves exports and health checks
     pool: list[ClickHouse] = field(default_factory=list)
     redis: Redis | None = None
@@ -48,7 +49,7 @@ class Clients:
     def cache(self) -> Cache | None:
         if self.redis is None or self.cache_ttl <= 0:
             return None
-        return Cache(self.redis, self.cache_ttl)
+        return Cache(self.redis, self.cache_ttl, self.cache_max_bytes)
 
     def limiter(self) -> RateLimiter | None:
         limit, period = self.rate_limit

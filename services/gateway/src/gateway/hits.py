@@ -2,17 +2,19 @@
 
 A current cache entry needs nothing of what FastAPI does for a request (routing,
 dependencies, parameter validation): the request was valid when the entry was stored,
-and its key holds the path and query. So a GET of a route ``routes.ROUTES`` declares
-``early`` (a well's or field's series), with a known API key that has the routes' scope,
-is counted against its rate limit and looked up in one Redis round trip (the rate limit,
-the generation and the entry together), and a current entry is answered by ``cache.hit``,
-as ``Cache.read_through`` answers it: same body, ETag, 304 and headers.
+and its key holds the route, the code and the parameters the route declares. So a GET
+of a route ``routes.ROUTES`` declares ``early`` (a well's or field's series), with a
+known API key that has the routes' scope and only parameters the route declares
+(``gateway.known``; the app answers any other 400), is counted against its rate limit
+and looked up in one Redis round trip (the rate limit, the generation and the entry
+together), and a current entry is answered by ``cache.hit``, as ``Cache.read_through``
+answers it: same body, ETag, 304 and headers.
 
 Anything else goes on to the app unchanged: another token (a JWT), a key without the
-scope, a refused request, a miss or a stale entry, Redis trouble. A request counted here
-carries its decision (``request.state.rate_limit``), so the rate-limit dependency never
-counts it twice. It sits inside ``RequestContext``: hits get a request id, and their
-metrics the series route's name.
+scope, an unknown parameter, a refused request, a miss or a stale entry, Redis trouble.
+A request counted here carries its decision (``request.state.rate_limit``), so the
+rate-limit dependency never counts it twice. It sits inside ``RequestContext``: hits get
+a request id, and their metrics the series route's name.
 """
 
 import contextlib
@@ -30,6 +32,7 @@ from contracts.identifiers import canonical_code
 from gateway import routes
 from gateway.cache import current, hit, queue_lookup
 from gateway.deps import Clients
+from gateway.known import api_routes, unknown
 from gateway.params import MAX_CODE_LENGTH
 from runtime.auth import KeyRing, grants, presented_key
 from runtime.ratelimit import RateLimiter, principal_key
@@ -68,13 +71,16 @@ class CachedSeries:
         key = self._keys.lookup(token) if token else None
         if key is None or not grants(key.scopes, routes.SCOPE):
             return None  # another kind of token, or none: the app decides
+        route = self._route(scope, path)
+        if route is None or unknown(route, request.query_params):
+            return None  # the app answers 400 naming the parameters
+        scope["route"] = route  # the entry's key, and the metrics, name it
         replies = await self._lookup(request, principal_key(key.name), at, code)
         if replies is None:
             return None
         _, entry = current(*replies)
         if entry is None:
             return None
-        scope["route"] = self._route(scope, path)
         return hit(request, entry)
 
     async def _lookup(
@@ -116,7 +122,7 @@ class CachedSeries:
     def _route(self, scope: Scope, path: str) -> APIRoute | None:
         if self._routes is None:
             found = getattr(scope.get("app"), "routes", ())  # the app Starlette sets
-            self._routes = {r.path: r for r in found if isinstance(r, APIRoute)}
+            self._routes = {r.path: r for r in api_routes(found)}
         return self._routes.get(path)
 
 

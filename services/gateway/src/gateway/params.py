@@ -15,6 +15,7 @@ from gateway import cursor, periods
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.jwtauth import authenticators
+from gateway.known import only_declared
 from gateway.models import ErrorBody
 from gateway.periods import BOUND_PATTERN, Granularity
 from gateway.queries import EARLIEST, LATEST
@@ -44,7 +45,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any]:
     """The dependencies every API route carries, in order: a key or JWT with ``scope``,
-    then the per-key rate limit."""
+    the per-key rate limit, then 400 for a query parameter the route does not read."""
     authenticate = require(scope, KeyRing(settings.api_keys), *authenticators(settings))
 
     async def rate_limit(request: Request, response: Response) -> None:
@@ -54,7 +55,7 @@ def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any
             # routes answer with Response objects of their own: carry the headers over
             request.state.extra_headers = dict(response.headers)
 
-    return [Depends(authenticate), Depends(rate_limit)]
+    return [Depends(authenticate), Depends(rate_limit), Depends(only_declared)]
 
 
 #: The longest well or field code a request may name.
