@@ -15,13 +15,18 @@ from tests.integration.gateway_support import ADMIN_KEY, READ_KEY, serve, settin
 pytestmark = pytest.mark.integration
 
 SECRET = "jwt-secret-for-tests-0123456789abcdef"
+AUDIENCE, ISSUER = "wellstream", "https://issuer.example"
 
 
 @pytest.fixture
 async def api(
     clickhouse: ClickHouse, settings_env: dict[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings(jwt_secret=SECRET, rate_limit_requests=1000)) as client:
+    async with serve(
+        settings(
+            jwt_secret=SECRET, jwt_audience=AUDIENCE, jwt_issuer=ISSUER, rate_limit_requests=1000
+        )
+    ) as client:
         yield client
 
 
@@ -87,7 +92,8 @@ async def test_list_and_replay(
 
 
 def token(scope: str, *, secret: str = SECRET, expires_in: int = 60) -> str:
-    claims = {"sub": "svc", "scope": scope, "exp": int(time.time()) + expires_in}
+    claims: dict[str, Any] = {"sub": "svc", "scope": scope, "aud": AUDIENCE, "iss": ISSUER}
+    claims["exp"] = int(time.time()) + expires_in
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

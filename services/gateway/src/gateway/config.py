@@ -2,7 +2,7 @@
 
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from runtime.settings import RateLimitedSettings, RateLimitRequests
 
@@ -43,21 +43,65 @@ class GatewaySettings(RateLimitedSettings):
         default=1_000, ge=1, description="Dead letters one replay request may republish."
     )
     jwt_secret: SecretStr | None = Field(
-        default=None, description="HMAC secret verifying JWT bearer tokens (HS256/384/512)."
+        default=None,
+        description="HMAC secret verifying JWT bearer tokens (HS256/384/512). Enabling JWT "
+        "(this or `jwt_jwks_url`) requires `jwt_audience` and `jwt_issuer`.",
     )
     jwt_jwks_url: str | None = Field(
-        default=None, description="JWKS URL whose keys verify JWT bearer tokens (RS/ES/PS)."
+        default=None,
+        description="JWKS URL whose keys verify JWT bearer tokens (RS/ES/PS/EdDSA); not "
+        "with `jwt_secret`.",
     )
-    jwt_algorithms: list[str] = Field(
-        default_factory=lambda: ["HS256", "RS256", "ES256"],
-        description="Accepted JWT signing algorithms.",
+    jwt_algorithms: list[str] | None = Field(
+        default=None,
+        description="Accepted JWT signing algorithms; they follow the key source: HMAC "
+        "ones (HS*) with `jwt_secret`, asymmetric ones with `jwt_jwks_url` (default: "
+        "`HS256`, or `RS256` and `ES256`).",
     )
-    jwt_audience: str | None = Field(default=None, description="Required `aud` claim.")
-    jwt_issuer: str | None = Field(default=None, description="Required `iss` claim.")
+    jwt_audience: str | None = Field(
+        default=None, description="Required `aud` claim (required when JWT is enabled)."
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="Required `iss` claim (required when JWT is enabled)."
+    )
     jwt_scope_claim: str = Field(
         default="scope",
         description="Claim holding the scopes (space-separated string or list).",
     )
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _one_key_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("jwt_secret") is not None:
+            raise ValueError("set jwt_secret or jwt_jwks_url, not both")
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _algorithms_follow_the_key(
+        cls, value: list[str] | None, info: ValidationInfo
+    ) -> list[str] | None:
+        hmac = info.data.get("jwt_secret") is not None
+        if value is not None:
+            wrong = [a for a in value if a.upper().startswith("HS") != hmac or a.lower() == "none"]
+            if wrong or not value:
+                needs = "HMAC (HS*)" if hmac else "asymmetric (RS/ES/PS/EdDSA)"
+                raise ValueError(f"{needs} algorithms only with this key source, not {wrong}")
+        return value
+
+    @field_validator("jwt_audience", "jwt_issuer")
+    @classmethod
+    def _required_with_jwt(cls, value: str | None, info: ValidationInfo) -> str | None:
+        jwt = info.data.get("jwt_secret") is not None or info.data.get("jwt_jwks_url")
+        if jwt and not value:
+            raise ValueError("required when JWT is enabled (jwt_secret or jwt_jwks_url)")
+        return value
+
+    def jwt_allowed(self) -> list[str]:
+        """The algorithms tokens may be signed with, from the key source's family."""
+        if self.jwt_algorithms is not None:
+            return self.jwt_algorithms
+        return ["HS256"] if self.jwt_secret is not None else ["RS256", "ES256"]
 
     @model_validator(mode="after")
     def _limits(self) -> Self:
