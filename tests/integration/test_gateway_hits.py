@@ -222,8 +222,9 @@ async def test_a_served_hit_matches_what_the_app_would_answer(
         miss, hit = await api.get(url), await api.get(url)
     assert (miss.headers["x-cache"], hit.headers["x-cache"]) == ("miss", "hit")
     assert hit.content == miss.content
-    same = ("etag", "content-type", "content-length", "x-ratelimit-limit")
+    same = ("etag", "content-type", "content-length", "x-ratelimit-limit", "cache-control")
     assert {h: hit.headers[h] for h in same} == {h: miss.headers[h] for h in same}
+    assert hit.headers["cache-control"] == "private, no-store"
 
 
 async def test_without_an_api_key_header_bearer_keys_are_served_too(

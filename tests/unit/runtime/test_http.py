@@ -1,5 +1,6 @@
 """The shared HTTP layer: request ids, the one error shape, API keys and scopes."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -7,6 +8,7 @@ import pytest
 from fastapi import Depends, FastAPI, Query
 
 from runtime.auth import KeyRing, require
+from runtime.health import health_router
 from runtime.http import create_app
 from runtime.settings import ApiKey, Settings
 
@@ -110,3 +112,52 @@ async def test_an_unexpected_error_is_a_500_without_its_detail(client: httpx.Asy
     assert _is_error_shape(body, "internal_error")
     assert "secret detail" not in response.text
     assert body["request_id"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param("/things?limit=3", {"X-API-Key": READ_KEY}, id="answered"),
+        pytest.param("/things?limit=3", {"Authorization": f"Bearer {READ_KEY}"}, id="bearer"),
+        pytest.param("/admin", {"X-API-Key": READ_KEY}, id="refused"),
+        pytest.param("/things?limit=3", {"X-API-Key": "x" * 20}, id="unknown-key"),
+    ],
+)
+async def test_a_response_to_credentials_is_never_stored(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> None:
+    response = await client.get(path, headers=headers)
+    assert response.headers["cache-control"] == "private, no-store"
+
+
+async def test_a_response_without_credentials_says_nothing_of_caching(
+    client: httpx.AsyncClient,
+) -> None:
+    assert "cache-control" not in (await client.get("/health/live")).headers
+
+
+async def test_readiness_names_the_dependency_not_the_exception(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def down() -> None:
+        raise ConnectionError("redis://admin:hunter2@10.0.0.7:6379 refused")
+
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    async def up() -> None:
+        return None
+
+    app = FastAPI()
+    app.include_router(health_router({"redis": down, "kafka": slow, "clickhouse": up}, 0.05))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "redis": "error",
+        "kafka": "error: timed out",
+        "clickhouse": "ok",
+    }
+    assert "hunter2" not in response.text
+    assert "hunter2" in caplog.text  # the operator finds the detail in the log

@@ -5,7 +5,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 import uvicorn
 from fastapi import FastAPI
@@ -94,9 +94,15 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 
+#: Headers that carry credentials: a response to a request holding one is no-store.
+_CREDENTIALS: Final = frozenset({b"x-api-key", b"authorization"})
+
+
 class RequestContext:
     """Request id (kept from ``X-Request-ID`` or made), returned on every response and
-    seen by the logs; request count and latency per route. Plain ASGI rather than
+    seen by the logs; request count and latency per route. A response to a request that
+    presented credentials carries ``Cache-Control: private, no-store``: no shared or
+    browser cache keeps what one key may read (ETags and 304 still work). Plain ASGI rather than
     ``@app.middleware``: it is on every request's path, and the plain form costs a
     fraction of the other."""
 
@@ -108,7 +114,12 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        incoming, private = b"", False
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value
+            elif name in _CREDENTIALS and value:
+                private = True
         request_id = incoming.decode("latin-1") if 0 < len(incoming) <= 128 else uuid.uuid4().hex
         request_id_var.set(request_id)  # each request runs in a context of its own
         started = time.perf_counter()
@@ -118,7 +129,10 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", request_id)
+                if private:
+                    headers["Cache-Control"] = "private, no-store"
             await send(message)
 
         try:
