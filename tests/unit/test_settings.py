@@ -1,6 +1,9 @@
 """Settings: clear start-up errors, secrets from files."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,7 +88,7 @@ def test_an_old_name_is_warned_of_and_named_in_errors(
     monkeypatch.setenv("WELLSTREAM_REFERENCE_RETRY_FOR_S", "0")
     with pytest.raises(SettingsError) as caught:
         load(ValidatorSettings)
-    assert "  WELLSTREAM_REFERENCE_RETRY_FOR_SECONDS: " in str(caught.value)
+    assert "invalid setting WELLSTREAM_REFERENCE_RETRY_FOR_SECONDS: " in str(caught.value)
     assert "WELLSTREAM_REFERENCE_RETRY_FOR_S is deprecated" in caplog.text
 
 
@@ -114,3 +117,86 @@ def test_durations_say_their_unit() -> None:
         for name in cls.model_fields:
             assert not name.endswith("_s"), name
             assert not name.endswith("_ms") or name in kafka_ms, name
+
+
+ORIGINS = "https://a.example.com,https://b.example.com"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [ORIGINS, " https://a.example.com , https://b.example.com ", json.dumps(ORIGINS.split(","))],
+)
+def test_a_list_is_comma_separated_or_json(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("WELLSTREAM_CORS_ALLOWED_ORIGINS", value)
+    assert load(Settings).cors_allowed_origins == ORIGINS.split(",")
+
+
+def test_every_plain_list_setting_takes_commas(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gateway.config import GatewaySettings
+
+    monkeypatch.setenv("WELLSTREAM_JWT_ALGORITHMS", "RS256,ES256")
+    (tmp_path / "origins").write_text(ORIGINS + "\n")
+    monkeypatch.setenv("WELLSTREAM_CORS_ALLOWED_ORIGINS_FILE", str(tmp_path / "origins"))
+    settings = load(GatewaySettings)
+    assert settings.jwt_algorithms == ["RS256", "ES256"]
+    assert settings.cors_allowed_origins == ORIGINS.split(",")
+
+
+def test_a_list_of_objects_is_json_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WELLSTREAM_API_KEYS", "ops:abc")
+    with pytest.raises(SettingsError) as caught:
+        load(Settings)
+    assert str(caught.value) == (
+        "invalid setting WELLSTREAM_API_KEYS: Input should be a valid list (a JSON list)"
+    )
+
+
+def test_sasl_needs_a_user_and_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WELLSTREAM_KAFKA_SECURITY_PROTOCOL", "sasl_ssl")
+    monkeypatch.setenv("WELLSTREAM_KAFKA_SASL_USERNAME", "svc")
+    with pytest.raises(SettingsError, match="needs WELLSTREAM_KAFKA_SASL_USERNAME and"):
+        load(Settings)
+    monkeypatch.setenv("WELLSTREAM_KAFKA_SASL_PASSWORD", "secret")
+    settings = load(Settings)
+    assert settings.kafka_security_protocol == "SASL_SSL"
+    assert "secret" not in repr(settings)
+
+
+def test_a_ca_file_must_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WELLSTREAM_KAFKA_SSL_CAFILE", "/nonexistent/ca.pem")
+    with pytest.raises(SettingsError, match="WELLSTREAM_KAFKA_SSL_CAFILE: Path does not"):
+        load(Settings)
+
+
+def test_producers_send_no_more_than_topics_accept(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = load(Settings)
+    assert default.producer_max_request_bytes <= default.topic_max_message_bytes
+    monkeypatch.setenv("WELLSTREAM_PRODUCER_MAX_REQUEST_BYTES", "2000000")
+    with pytest.raises(SettingsError, match="must not exceed WELLSTREAM_TOPIC_MAX_MESSAGE"):
+        load(Settings)
+
+
+MAINS = {
+    "gateway": "from gateway.app import main",
+    "ingestor": "from ingestor.app import main",
+    "validator": "from validator.app import main",
+    "writer": "from writer.app import main",
+    "migrate": "from wellstream.cli import main; sys.argv.append('migrate')",
+}
+
+
+@pytest.mark.parametrize("name", MAINS)
+def test_a_bad_value_stops_each_service_with_one_line(name: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WELLSTREAM_")}
+    env |= {"WELLSTREAM_CORS_ALLOWED_ORIGINS": ORIGINS, "WELLSTREAM_TOPIC_PARTITIONS": "many"}
+    code = f"import sys; sys.argv = ['{name}']; {MAINS[name]}; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [
+        "invalid setting WELLSTREAM_TOPIC_PARTITIONS: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from runtime import kafka
+from runtime.settings import Settings
 from wellstream import infra
 
 
@@ -61,10 +62,8 @@ def fresh_topics() -> dict[str, str]:
 def producer() -> AIOKafkaProducer:
     """A producer configured as the services' own (idempotent, acks=all, zstd), but with
     aiokafka's default request timeout."""
-    config = kafka.PRODUCER_CONFIG | {"request_timeout_ms": 40_000}
-    return AIOKafkaProducer(
-        bootstrap_servers=os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"], **config
-    )
+    config = kafka.producer_config(Settings()) | {"request_timeout_ms": 40_000}
+    return AIOKafkaProducer(**config)
 
 
 async def preload(topic: str, payloads: list[bytes], keys: list[bytes]) -> None:

@@ -13,7 +13,9 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from contracts import RawRecord
+from runtime import kafka
 from runtime.clickhouse import ClickHouse, connect
+from runtime.settings import Settings
 from wellstream.bench.data import raw_records
 from wellstream.bench.environment import environment, fresh_topics, preload, producer
 from wellstream.bench.report import Result
@@ -123,7 +125,7 @@ async def _floor_once(
 def _consumer(topic: str, group: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         topic,
-        bootstrap_servers=os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"],
+        **kafka.connection(Settings()),
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

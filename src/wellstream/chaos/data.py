@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -16,6 +16,7 @@ from contracts import SCHEMA_VERSION, CanonicalRecord, topics
 from contracts.records import encode
 from runtime import kafka
 from runtime.clickhouse import ClickHouse
+from runtime.settings import Settings
 
 WELLS: Final = 50
 _EPOCH: Final = date(2000, 1, 1)
@@ -69,6 +70,16 @@ def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
     )
 
 
+def _connection(bootstrap: str) -> dict[str, Any]:
+    """Kafka connection arguments for ``bootstrap``, with the transport (TLS, SASL) the
+    environment names, as the services of the run read it."""
+    return kafka.connection(Settings(kafka_bootstrap_servers=bootstrap))
+
+
+def _producer(bootstrap: str) -> dict[str, Any]:
+    return kafka.producer_config(Settings(kafka_bootstrap_servers=bootstrap))
+
+
 def body(i: int, prefix: str, version: int = 1) -> bytes:
     """The ``i``-th synthetic record as the validator publishes it (JSON bytes)."""
     return encode(canonical(i, prefix, version))
@@ -78,8 +89,8 @@ async def publish(bootstrap: str, topic: str, count: int, prefix: str, version: 
     """Publish ``count`` records (keyed by well) and wait until every one is acknowledged."""
     # The services' settings, with a longer linger for fuller batches and aiokafka's
     # default request timeout.
-    config = kafka.PRODUCER_CONFIG | {"linger_ms": 20, "request_timeout_ms": 40_000}
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **config)
+    config = _producer(bootstrap) | {"linger_ms": 20, "request_timeout_ms": 40_000}
+    producer = AIOKafkaProducer(**config)
     await producer.start()
     try:
         pending = []
@@ -101,7 +112,7 @@ async def publish(bootstrap: str, topic: str, count: int, prefix: str, version: 
 
 async def committed(bootstrap: str, group: str) -> int:
     """Sum of the offsets ``group`` committed (over all its partitions)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**_connection(bootstrap))
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -201,9 +212,8 @@ def raw(i: int, prefix: str) -> bytes:
 
 async def publish_raw(bootstrap: str, topic: str, count: int, prefix: str) -> None:
     """Publish ``count`` raw records (keyed by well) and wait for every acknowledgement."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20
-    )
+    config = {"enable_idempotence": True, "acks": "all", "linger_ms": 20}
+    producer = AIOKafkaProducer(**_connection(bootstrap), **config)
     await producer.start()
     try:
         for start in range(0, count, 10_000):
@@ -218,14 +228,14 @@ async def publish_raw(bootstrap: str, topic: str, count: int, prefix: str) -> No
 
 async def end_offsets(bootstrap: str, topic: str) -> int:
     """How many messages ``topic`` holds (sum of its partitions' end offsets)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**_connection(bootstrap))
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
     partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**_connection(bootstrap))
     await consumer.start()
     try:
         return sum((await consumer.end_offsets(partitions)).values())

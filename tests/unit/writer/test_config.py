@@ -18,7 +18,7 @@ def test_defaults() -> None:
     [
         pytest.param(
             {"WELLSTREAM_INSERT_RETRY_SECONDS": "200"},
-            "WELLSTREAM_INSERT_RETRY_SECONDS: Value error, must be at most half",
+            "WELLSTREAM_INSERT_RETRY_SECONDS: must be at most half",
             id="retries-outlast-poll-interval",
         ),
         pytest.param(

@@ -9,6 +9,7 @@ the adapter, so callers see either success or a failure worth surfacing.
 import asyncio
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
@@ -26,8 +27,10 @@ from tenacity import (
 T = TypeVar("T")
 
 
-def connect(url: str) -> Client:
-    """A sync client for ``chdb:///path`` or ``http(s)://user:pass@host:port/db``."""
+def connect(url: str, *, ca_file: Path | None = None) -> Client:
+    """A sync client for ``chdb:///path`` or ``http(s)://user:pass@host:port/db``. An
+    ``https://`` server's certificate is verified, against ``ca_file`` when given
+    (otherwise the system's CAs)."""
     if url.startswith("chdb://"):
         path = url.removeprefix("chdb://") or ":memory:"
         if path != ":memory:":
@@ -41,6 +44,8 @@ def connect(url: str) -> Client:
         password=unquote(parts.password or ""),
         database=parts.path.lstrip("/") or "default",
         secure=parts.scheme == "https",
+        verify=True,
+        ca_cert=str(ca_file) if ca_file else None,
         compress=False,
     )
 

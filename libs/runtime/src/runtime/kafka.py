@@ -1,9 +1,16 @@
-"""Kafka through FastStream: one broker factory, topic provisioning, readiness."""
+"""Kafka through FastStream: one broker factory, topic provisioning, readiness.
+
+Every Kafka client of the project, in the services and in the command-line tools, is
+built with ``connection(settings)`` (aiokafka) or ``make_broker`` (FastStream), so each
+one speaks the transport the settings name: PLAINTEXT, SSL, or SASL (PLAIN, SCRAM) over
+either, as managed Kafka services require.
+"""
 
 import asyncio
 import contextlib
 import dataclasses
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -11,7 +18,9 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
 from faststream.message import StreamMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from runtime.settings import Settings
 
@@ -32,6 +41,56 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "compression_type": "zstd",
     "request_timeout_ms": 30_000,
 }
+
+
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of ``SSL`` and ``SASL_SSL``: brokers verified (host name included)
+    against ``kafka_ssl_cafile`` or the system's CAs; a client certificate if set."""
+    if not settings.kafka_security_protocol.endswith("SSL"):
+        return None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
+def security(settings: Settings) -> BaseSecurity | None:
+    """The transport as FastStream's ``security=`` object (None: PLAINTEXT)."""
+    protocol, context = settings.kafka_security_protocol, ssl_context(settings)
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    password = settings.kafka_sasl_password
+    return _SASL[settings.kafka_sasl_mechanism](
+        username=settings.kafka_sasl_username or "",
+        password=password.get_secret_value() if password else "",
+        ssl_context=context,
+        use_ssl=protocol == "SASL_SSL",
+    )
+
+
+def connection(settings: Settings) -> dict[str, Any]:
+    """aiokafka's connection arguments (``bootstrap_servers``, ``security_protocol``,
+    ``sasl_*``, ``ssl_context``), the same FastStream derives from ``security``: pass
+    them to every ``AIOKafkaProducer``, ``AIOKafkaConsumer`` and admin client."""
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        **parse_security(security(settings)),
+    }
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """A producer's arguments: the connection, ``PRODUCER_CONFIG``, and the largest
+    record it may send, which the topics it writes accept."""
+    return (
+        connection(settings)
+        | PRODUCER_CONFIG
+        | {"max_request_size": settings.producer_max_request_bytes}
+    )
 
 
 Batch = tuple[ConsumerRecord, ...]
@@ -68,7 +127,9 @@ def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
+        security=security(settings),
         **PRODUCER_CONFIG,
+        max_request_size=settings.producer_max_request_bytes,
         logger=logging.getLogger(f"wellstream.{client_id}"),
     )
 
@@ -83,16 +144,15 @@ class Producer:
     record, which matters at pipeline rates; consumers stay FastStream subscribers."""
 
     def __init__(self, settings: Settings, *, client_id: str) -> None:
-        self._servers = settings.kafka_bootstrap_servers
+        self._settings = settings
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         # Built here, not in __init__: aiokafka needs a running event loop, and apps are
         # composed before uvicorn starts one.
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._servers, client_id=self._client_id, **PRODUCER_CONFIG
-        )
+        config = producer_config(self._settings)
+        self._producer = AIOKafkaProducer(client_id=self._client_id, **config)
         await self._producer.start()
 
     async def stop(self, within: float = 10.0) -> None:
@@ -117,14 +177,22 @@ class Producer:
 
 
 async def ensure_topics(settings: Settings) -> None:
-    """Create the pipeline's topics when missing (a no-op where they exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    """Create the pipeline's topics when missing (a no-op where they exist), each with
+    ``max.message.bytes`` of ``topic_max_message_bytes``: the limit is the topic's own,
+    not whatever the cluster's default happens to be."""
+    admin = AIOKafkaAdminClient(**connection(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [settings.topic_raw, settings.topic_normalized, settings.topic_dlq]
+        limits = {"max.message.bytes": str(settings.topic_max_message_bytes)}
         new = [
-            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                topic_configs=limits,
+            )
             for name in wanted
             if name not in existing
         ]

@@ -8,32 +8,35 @@ Kafka's own ``*.ms`` settings, in ``_ms``), sizes in ``_bytes``. A renamed setti
 its old variable as a deprecated alias (``renamed``); ``load`` warns when one is set.
 """
 
-import json
 import logging
 import os
-from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AliasChoices,
     BaseModel,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
-from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 from contracts import topics
+from runtime.sources import EnvSource, FileSecretsSource, plain_list
 
 PREFIX = "WELLSTREAM_"
 Scope = Literal["read", "ingest", "admin"]
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+CaFile = Annotated[FilePath | None, Field(default=None)]
 
 log = logging.getLogger(__name__)
 
@@ -82,30 +85,6 @@ class ApiKey(BaseModel):
         return value
 
 
-class _FileSecretsSource(PydanticBaseSettingsSource):
-    """Reads ``WELLSTREAM_<NAME>_FILE`` for every field not set directly."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        path = os.environ.get(f"{PREFIX}{field_name.upper()}_FILE")
-        if not path:
-            return None, field_name, False
-        try:
-            content = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(
-                f"{PREFIX}{field_name.upper()}_FILE: cannot read {path}: {exc}"
-            ) from exc
-        return content, field_name, self.field_is_complex(field)
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for name, field in self.settings_cls.model_fields.items():
-            value, key, complex_ = self.get_field_value(field, name)
-            if value is not None:
-                values[key] = json.loads(value) if complex_ else value
-        return values
-
-
 class Settings(BaseSettings):
     """What every service reads. Services subclass it to add their own settings."""
 
@@ -116,15 +95,41 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="localhost:9092", description="Kafka brokers, comma-separated host:port."
     )
+    kafka_security_protocol: KafkaProtocol = Field(
+        default="PLAINTEXT",
+        description="`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (managed Kafka).",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="PLAIN", description="`PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user (`SASL_*`).")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (`SASL_*`); a secret, e.g. from `_FILE`."
+    )
+    kafka_ssl_cafile: CaFile = Field(
+        description="PEM CA bundle verifying the brokers (`SSL`, `SASL_SSL`); "
+        "default: the system's CAs."
+    )
+    kafka_ssl_certfile: CaFile = Field(description="PEM client certificate (mutual TLS).")
+    kafka_ssl_keyfile: CaFile = Field(
+        description="PEM key of `kafka_ssl_certfile` (when not in the same file)."
+    )
     clickhouse_url: str = Field(
         default="chdb://.data/clickhouse",
         description="`http(s)://user:pass@host:8123/db` for a ClickHouse server, "
         "`chdb:///path` for the embedded engine (a relative path is taken from the "
         "working directory).",
     )
+    clickhouse_ca_file: CaFile = Field(
+        description="PEM CA bundle verifying an `https://` ClickHouse (default: the system's)."
+    )
     redis_url: str = Field(
         default="redis://localhost:6379/0",
-        description="Redis: reference data, rate limits, the read cache.",
+        description="Redis: reference data, rate limits, the read cache. "
+        "`rediss://` for TLS; `redis://user:password@host` for an ACL user.",
+    )
+    redis_ca_file: CaFile = Field(
+        description="PEM CA bundle verifying a `rediss://` Redis (default: the system's)."
     )
     topic_raw: str = Field(default=topics.RAW, description="Raw records from upstream.")
     topic_normalized: str = Field(
@@ -133,6 +138,21 @@ class Settings(BaseSettings):
     topic_dlq: str = Field(default=topics.DLQ, description="Rejected messages with reasons.")
     topic_partitions: int = Field(
         default=3, ge=1, description="Partitions of a topic a service creates when missing."
+    )
+    topic_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of a topic a service creates (managed Kafka: 3)."
+    )
+    topic_max_message_bytes: int = Field(
+        default=1_048_576 + 65_536,
+        ge=1024,
+        description="`max.message.bytes` of a topic a service creates: its largest record "
+        "batch (after compression).",
+    )
+    producer_max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Producers' `max_request_size`: the largest record they send; at most "
+        "`topic_max_message_bytes`.",
     )
     consumer_group_prefix: str = Field(
         default="wellstream",
@@ -150,7 +170,8 @@ class Settings(BaseSettings):
         "`admin`; keys of at least 16 characters.",
     )
     cors_allowed_origins: list[str] = Field(
-        default_factory=list, description="JSON list of origins allowed by CORS."
+        default_factory=list,
+        description="Origins allowed by CORS, comma-separated or a JSON list.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level."
@@ -164,10 +185,27 @@ class Settings(BaseSettings):
             raise ValueError("must start with chdb://, http:// or https://")
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"{PREFIX}KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                f"{PREFIX}KAFKA_SASL_USERNAME and {PREFIX}KAFKA_SASL_PASSWORD"
+            )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError(f"{PREFIX}KAFKA_SSL_KEYFILE needs {PREFIX}KAFKA_SSL_CERTFILE")
+        if self.producer_max_request_bytes > self.topic_max_message_bytes:
+            raise ValueError(
+                f"{PREFIX}PRODUCER_MAX_REQUEST_BYTES must not exceed "
+                f"{PREFIX}TOPIC_MAX_MESSAGE_BYTES, or the broker refuses what is sent"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -178,8 +216,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        assert isinstance(env_settings, EnvSettingsSource)
-        return init_settings, env_settings, _FileSecretsSource(settings_cls), dotenv_settings
+        files = FileSecretsSource(settings_cls)
+        return init_settings, EnvSource(settings_cls), files, dotenv_settings
 
 
 class RateLimitedSettings(Settings):
@@ -211,8 +249,8 @@ S = TypeVar("S", bound="Settings")
 
 
 def load(cls: type[S], **overrides: Any) -> S:
-    """Build settings or stop with one line per bad variable, never a traceback. Warns
-    of each deprecated variable set."""
+    """Build settings or stop with one line per bad variable, naming it and what it
+    expects, never a traceback. Warns of each deprecated variable set."""
     environ = {name.upper() for name in os.environ}
     for old, new in deprecated_names(cls).items():
         if old in environ:
@@ -220,8 +258,20 @@ def load(cls: type[S], **overrides: Any) -> S:
     try:
         return cls(**overrides)
     except ValidationError as exc:
-        lines = [f"  {_variable(err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+        raise SettingsError("\n".join(_line(cls, e) for e in exc.errors())) from None
+    except ValueError as exc:  # a source failed, e.g. an unreadable *_FILE
+        raise SettingsError(f"invalid setting: {exc}") from None
+
+
+def _line(cls: type[Settings], error: ErrorDetails) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    field = cls.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+    if error["type"] == "list_type" and field is not None:
+        plain = plain_list(field.annotation)
+        message += " (comma-separated values or a JSON list)" if plain else " (a JSON list)"
+    if not error["loc"]:  # a check across settings names its variables itself
+        return f"invalid settings: {message}"
+    return f"invalid setting {_variable(error['loc'])}: {message}"
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:

@@ -51,7 +51,11 @@ def create_app(settings: ValidatorSettings | None = None) -> FastAPI:
     policy = policy_of(settings)  # fails start-up on a bad severity override
     broker = kafka.make_broker(settings, client_id="validator")
     producer = kafka.Producer(settings, client_id="validator")
-    redis = runtime_redis.connect(settings.redis_url) if settings.reference_enabled else None
+    redis = (
+        runtime_redis.connect(settings.redis_url, ca_file=settings.redis_ca_file)
+        if settings.reference_enabled
+        else None
+    )
     store = reference_store(settings, redis) if redis is not None else None
     handlers.register(broker, producer, settings, policy, store)
 
@@ -86,7 +90,7 @@ def create_app(settings: ValidatorSettings | None = None) -> FastAPI:
 async def load_reference(settings: ValidatorSettings, path: Path) -> int:
     """Load well reference data from ``path`` into Redis; returns how many wells."""
     wells = read_wells(path)
-    redis = runtime_redis.connect(settings.redis_url)
+    redis = runtime_redis.connect(settings.redis_url, ca_file=settings.redis_ca_file)
     try:
         return await reference_store(settings, redis).load(wells)
     finally:

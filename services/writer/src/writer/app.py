@@ -43,7 +43,7 @@ def _started(client: T | None) -> T:
 
 def connect_clickhouse(settings: WriterSettings) -> ClickHouse:
     return ClickHouse(
-        connect(settings.clickhouse_url),
+        connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file),
         retry_for=settings.insert_retry_seconds,
         on_retry=lambda _exc: metrics.INSERT_RETRIES.inc(),
     )
@@ -60,7 +60,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ch = clickhouse or connect_clickhouse(settings)
-        redis = redis_client.connect(settings.redis_url)
+        redis = redis_client.connect(settings.redis_url, ca_file=settings.redis_ca_file)
         producer = kafka.Producer(settings, client_id="writer")
         started: list[consumer.Loop[Any]] = []
         try:
@@ -102,7 +102,7 @@ def create_app(
 
 async def migrate(settings: Settings) -> list[str]:
     """Apply the pending migrations to ``settings.clickhouse_url``; their names."""
-    ch = ClickHouse(connect(settings.clickhouse_url))
+    ch = ClickHouse(connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file))
     try:
         return await schema.migrate(ch)
     finally:

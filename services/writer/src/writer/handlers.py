@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from runtime import kafka
 from writer import deadletters, rows
 from writer.cache import Invalidation
 from writer.config import WriterSettings
@@ -71,7 +72,7 @@ def consumer_group(settings: WriterSettings) -> str:
 def kafka_consumer(settings: WriterSettings, group: str) -> AIOKafkaConsumer:
     """A consumer with the writer's fetch settings; offsets are committed by the loop."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.connection(settings),
         client_id="writer",
         group_id=group,
         enable_auto_commit=False,
