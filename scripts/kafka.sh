@@ -4,8 +4,16 @@
 #
 #   scripts/kafka.sh fetch
 #   scripts/kafka.sh start  [--port 9092] [--controller-port 9093] [--data-dir DIR] [--foreground]
+#                           [--sasl-ssl-port P --keystore FILE.p12 --keystore-password PW
+#                            --user NAME:PASSWORD ...]
 #   scripts/kafka.sh stop   [--data-dir DIR]
 #   scripts/kafka.sh status [--data-dir DIR]    # exit 0 ready, 1 running but not answering, 3 stopped
+#
+# With --sasl-ssl-port the broker also listens for SASL_SSL (as managed Kafka does): TLS with
+# the PKCS12 --keystore (key and certificate chain), and each --user may authenticate with
+# PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SCRAM credentials are written at storage format,
+# so users are fixed when the data dir is first used). Brokers talk among themselves and
+# with the controller over PLAINTEXT, on 127.0.0.1 only.
 #
 # Env: WELLSTREAM_CACHE_DIR (jar cache, default $REPO/.cache), KAFKA_HEAP_OPTS, KAFKA_JVM_OPTS,
 #      KAFKA_START_TIMEOUT (s, default 90), KAFKA_STOP_TIMEOUT (s, default 30).
@@ -22,6 +30,10 @@ PORT=9092
 CONTROLLER_PORT=9093
 DATA=$REPO/.data/kafka
 FOREGROUND=0
+SASL_SSL_PORT=
+KEYSTORE=
+KEYSTORE_PASSWORD=
+USERS=()
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 
@@ -32,9 +44,17 @@ parse_args() {
             --controller-port) CONTROLLER_PORT=$2; shift 2 ;;
             --data-dir) DATA=$2; shift 2 ;;
             --foreground) FOREGROUND=1; shift ;;
+            --sasl-ssl-port) SASL_SSL_PORT=$2; shift 2 ;;
+            --keystore) KEYSTORE=$(realpath -m "$2"); shift 2 ;;
+            --keystore-password) KEYSTORE_PASSWORD=$2; shift 2 ;;
+            --user) [[ $2 == ?*:?* ]] || die "--user wants NAME:PASSWORD"; USERS+=("$2"); shift 2 ;;
             *) die "unknown argument: $1" ;;
         esac
     done
+    if [[ -n $SASL_SSL_PORT ]]; then
+        [[ -f $KEYSTORE && -n $KEYSTORE_PASSWORD && ${#USERS[@]} -gt 0 ]] ||
+            die "--sasl-ssl-port needs --keystore FILE, --keystore-password and --user NAME:PASSWORD"
+    fi
     DATA=$(realpath -m "$DATA")  # absolute: it ends up in server.properties and the pid check
     PROPS=$DATA/server.properties
     PIDFILE=$DATA/kafka.pid
@@ -113,14 +133,19 @@ write_props() {
     mkdir -p "$DATA/data" "$LOGDIR"
     # Static voter set (not --standalone/bootstrap.servers): the controller port is then
     # plain config, so a restart may use other ports on the same data dir.
+    local secure="" secure_map=""
+    if [[ -n $SASL_SSL_PORT ]]; then
+        secure=",SASL_SSL://127.0.0.1:$SASL_SSL_PORT"
+        secure_map=",SASL_SSL:SASL_SSL"
+    fi
     cat >"$PROPS" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT$secure
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT$secure
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$secure_map
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA/data
 num.partitions=3
@@ -134,6 +159,36 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
+    [[ -z $SASL_SSL_PORT ]] || write_sasl_ssl_props
+}
+
+# The SASL_SSL listener's TLS and users: PLAIN users are listed in its JAAS line, SCRAM
+# users are stored in the cluster metadata (see format_args).
+write_sasl_ssl_props() {
+    local user plain="org.apache.kafka.common.security.plain.PlainLoginModule required"
+    for user in "${USERS[@]}"; do plain+=" user_${user%%:*}=\"${user#*:}\""; done
+    local scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    chmod 600 "$PROPS"  # it holds the passwords
+    cat >>"$PROPS" <<EOF
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KEYSTORE
+ssl.keystore.password=$KEYSTORE_PASSWORD
+ssl.key.password=$KEYSTORE_PASSWORD
+listener.name.sasl_ssl.plain.sasl.jaas.config=$plain;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram
+EOF
+}
+
+# Storage-format arguments creating each user's SCRAM credentials, one per line.
+format_args() {
+    local user mechanism
+    for user in "${USERS[@]}"; do
+        for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+            printf '%s\n' --add-scram "$mechanism=[name=${user%%:*},password=${user#*:}]"
+        done
+    done
 }
 
 set_java() {
@@ -171,7 +226,9 @@ start() {
             local id
             id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
             id=W${id:1}
-            "${JAVA[@]}" kafka.tools.StorageTool format -t "$id" -c "$PROPS" \
+            local scram=()
+            mapfile -t scram < <(format_args)
+            "${JAVA[@]}" kafka.tools.StorageTool format -t "$id" -c "$PROPS" "${scram[@]}" \
                 >"$LOGDIR/format.out" 2>&1 || die "storage format failed: $LOGDIR/format.out"
         fi
         if ((FOREGROUND)); then
@@ -244,5 +301,5 @@ case $cmd in
     start) start "$@" ;;
     stop) stop "$@" ;;
     status) status "$@" ;;
-    *) die "usage: $0 fetch | start [--port P] [--controller-port C] [--data-dir D] [--foreground] | stop [--data-dir D] | status [--data-dir D]" ;;
+    *) die "usage: $0 fetch | start [--port P] [--controller-port C] [--data-dir D] [--foreground] [--sasl-ssl-port P --keystore F --keystore-password PW --user NAME:PW ...] | stop [--data-dir D] | status [--data-dir D]" ;;
 esac

@@ -1,11 +1,16 @@
 """The broker the project starts is a real Kafka: idempotent producers and transactions
-work on it, and a read_committed consumer never sees an aborted record."""
+work on it, and a read_committed consumer never sees an aborted record. The largest
+record a producer may send is one the topics accept."""
 
 import asyncio
+import os
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 
+from runtime import kafka
+from runtime.settings import Settings
 from tests.conftest import Infra
 from tests.integration.kafka_support import consume
 
@@ -52,3 +57,23 @@ async def test_transactions_commit_and_abort(infra: Infra, unique: str) -> None:
     assert committed == [b"committed-1", b"committed-2", b"committed-3"]
     everything = await _read_all(infra.kafka, topic, "read_uncommitted", 4)
     assert b"aborted" in everything
+
+
+async def test_the_largest_record_a_producer_sends_is_one_its_topic_accepts(
+    base_settings: Settings,
+) -> None:
+    settings, topic = base_settings, base_settings.topic_raw
+    await kafka.ensure_topics(settings)
+    producer = kafka.Producer(settings, client_id="test")
+    await producer.start()
+    try:
+        # random bytes do not compress: the batch the broker checks is as large as the record
+        largest = os.urandom(settings.producer_max_request_bytes - 100)
+        assert await producer.send_all([(topic, largest, b"w", [])]) == 1
+        too_large = os.urandom(settings.producer_max_request_bytes + 1)
+        with pytest.raises(MessageSizeTooLargeError):  # refused before it leaves
+            await producer.send_all([(topic, too_large, b"w", [])])
+    finally:
+        await producer.stop()
+    (record,) = await consume(settings.kafka_bootstrap_servers, topic, 1, settle=0.5)
+    assert record.value == largest
