@@ -9,8 +9,6 @@ UV_BIN := $(CACHE)/bootstrap/bin/uv
 endif
 UV := $(UV_BIN)
 PY := $(UV) run --frozen
-# The validator's native fast path is built by cargo; rustup puts it here.
-export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: help install run test lint typecheck unit bench chaos migrate up down clean
 
@@ -21,8 +19,7 @@ $(CACHE)/bootstrap/bin/uv:
 	python3 -m venv $(CACHE)/bootstrap
 	$(CACHE)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
 
-install: $(UV)  ## install Python deps (building the native fast path), Kafka jars, redis-server
-	scripts/rust.sh ensure
+install: $(UV)  ## install Python deps, Kafka jars, redis-server
 	$(UV) sync --frozen
 	scripts/kafka.sh fetch
 	scripts/redis.sh ensure
@@ -41,7 +38,6 @@ lint:  ## ruff format + lint, fixing what can be fixed
 	$(PY) ruff check --fix .
 
 unit: $(UV)  ## fast unit tests only
-	scripts/rust.sh ensure
 	$(UV) sync --frozen
 	$(PY) pytest tests/unit
 

@@ -6,7 +6,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts import CanonicalRecord, DeadLetter, ErrorCode
+from contracts import DeadLetter, ErrorCode
+from contracts.records import decode_canonical
 from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID
 from runtime.kafka import ensure_topics
 from tests.integration.kafka_support import consume
@@ -77,7 +78,7 @@ async def test_a_mixed_batch_is_split_between_normalized_and_dlq(
         normalized = await consume(servers, settings.topic_normalized, 22, within=30, settle=0.5)
         dead = await consume(servers, settings.topic_dlq, 3, within=30, settle=0.5)
 
-    records = [CanonicalRecord.model_validate_json(m.value) for m in normalized]
+    records = [decode_canonical(m.value) for m in normalized]
     letters = [DeadLetter.model_validate_json(m.value) for m in dead]
     assert len(records) == len(good + odd)
     assert len(letters) == len(broken)
@@ -123,5 +124,5 @@ async def test_headers_that_are_not_text_lose_nothing(
         servers = settings.kafka_bootstrap_servers
         normalized = await consume(servers, settings.topic_normalized, 12, within=30, settle=0.5)
 
-    records = [CanonicalRecord.model_validate_json(m.value) for m in normalized]
+    records = [decode_canonical(m.value) for m in normalized]
     assert sorted(r.source_offset for r in records) == list(range(12))

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import CanonicalRecord
+from contracts.records import decode_canonical
 from runtime.kafka import ensure_topics
 from validator.app import create_app, load_reference
 from validator.config import ValidatorSettings
@@ -50,11 +51,7 @@ async def records_on(servers: str, topic: str, count: int, within: float) -> lis
         async with asyncio.timeout(within):
             while len(got) < count:
                 batches = await consumer.getmany(timeout_ms=300)
-                got += [
-                    CanonicalRecord.model_validate_json(m.value)
-                    for records in batches.values()
-                    for m in records
-                ]
+                got += [decode_canonical(m.value) for records in batches.values() for m in records]
     except TimeoutError:
         pass
     finally:

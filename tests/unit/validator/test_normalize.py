@@ -1,22 +1,15 @@
-"""Pure normalization: identifiers, periods, units, derived metrics, identity, version."""
+"""Pure normalization: identifiers, periods, units, derived metrics, identity, version
+(the validator's own in ``validator.normalize``, the rest from ``contracts``)."""
 
 import hashlib
 from datetime import date
 
 import pytest
 
+from contracts.derived import derived
+from contracts.identifiers import MAX_REVISION, canonical_code, record_id, version
 from contracts.units import Quantity, Unit
-from validator.normalize import (
-    MAX_REVISION,
-    Period,
-    canonical_code,
-    derived,
-    parse_period,
-    record_id,
-    to_canonical,
-    unit_of,
-    version,
-)
+from validator.normalize import Period, factor_of, parse_period, to_canonical, unit_of
 
 
 @pytest.mark.parametrize(
@@ -97,6 +90,12 @@ def test_a_unit_that_does_not_fit_the_stream_is_refused() -> None:
 )
 def test_unit_of(text: str, unit: Unit | None) -> None:
     assert unit_of(text) == unit
+
+
+def test_factor_of_a_unit_that_does_not_fit_or_is_unknown_is_none() -> None:
+    assert factor_of(Quantity.GAS, " mmcf ") == 1_000.0
+    assert factor_of(Quantity.GAS, "bbl") is None
+    assert factor_of(Quantity.OIL, "barrels") is None
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from contracts import CanonicalRecord, ErrorCode
+from contracts.records import decode_canonical
 from tests.unit.validator.conftest import DROP, NOW, good, message
 from validator.pipeline import process_batch
 from validator.rules import Flag, Policy
@@ -16,7 +17,7 @@ POLICY = Policy()
 def kept(*bodies: dict[str, Any] | bytes) -> list[CanonicalRecord]:
     result = process_batch([message(b, offset=i) for i, b in enumerate(bodies)], POLICY, None, NOW)
     assert not result.rejected, [r.dead_letter.errors for r in result.rejected]
-    return [CanonicalRecord.model_validate_json(n.body) for n in result.normalized]
+    return [decode_canonical(n.body) for n in result.normalized]
 
 
 @pytest.mark.parametrize(
@@ -151,5 +152,5 @@ def test_producing_time_over_the_period(days_on: float, outcome: str) -> None:
     if outcome == ErrorCode.PRODUCING_TIME_EXCEEDED:
         assert [e.code for e in result.rejected[0].dead_letter.errors] == [outcome]
         return
-    record = CanonicalRecord.model_validate_json(result.normalized[0].body)
+    record = decode_canonical(result.normalized[0].body)
     assert record.flags == ([] if outcome == "clean" else [outcome])

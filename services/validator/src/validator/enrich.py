@@ -7,9 +7,9 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from validator.normalize import canonical_code
+from contracts.identifiers import canonical_code
+from contracts.records import CanonicalRecord
 from validator.rules import Findings, Flag
-from validator.structs import Canonical
 
 
 class WellRef(BaseModel):
@@ -33,9 +33,8 @@ class WellRef(BaseModel):
 
     @property
     def enrichment(self) -> "Enrichment":
-        """What ``apply`` reads. Not cached on the instance: ``model_copy`` would carry a
-        cached value over to a copy with other data (the fast path keeps its own, per
-        reference object)."""
+        """What ``enrich`` reads. Not cached on the instance: ``model_copy`` would carry a
+        cached value over to a copy with other data."""
         field = canonical_code(self.field_code) if self.field_code else ""
         return Enrichment(
             field,
@@ -61,18 +60,12 @@ class Enrichment(NamedTuple):
     status: str | None
 
 
-def enrich(record: Canonical | None, code: str, well: WellRef | None, out: Findings) -> None:
-    """Enrich ``record`` (None when already rejected) from ``well``, the reference data of
-    well ``code``; an unknown well is a finding (a flag by default, a rejection when
-    configured strict)."""
+def enrich(record: CanonicalRecord, well: WellRef | None, out: Findings) -> None:
+    """Fill what ``record`` lacks from ``well``, the reference data of its well; an unknown
+    well (None) is a finding (a flag by default, a rejection when configured strict)."""
     if well is None:
-        out.add(Flag.UNKNOWN_WELL, "well_code", value=code)
-    elif record is not None:
-        apply(record, well)
-
-
-def apply(record: Canonical, well: WellRef) -> None:
-    """Fill what the record lacks from the well's reference data (``filled``)."""
+        out.add(Flag.UNKNOWN_WELL, "well_code", value=record.well_code)
+        return
     ref = well.enrichment
     (
         record.field_code,

@@ -1,9 +1,9 @@
 """The full path's reading: raw bytes to the fields of a ``contracts.RawRecord``, or
 every reason they cannot be.
 
-Fields are a plain dict keyed like ``RawRecord`` (``volumes`` as ``{stream: {"value",
-"unit"} | None}``, unknown fields under ``"extra"``). The fast path (``fastpath.py``)
-reads clean records without pydantic; whatever it cannot vouch for comes here.
+Fields are a plain dict keyed like ``RawRecord`` (``volumes`` as ``{stream: VolumeIn |
+None}``, unknown fields under ``"extra"``). The clean path (``clean.py``) reads clean
+records without pydantic; whatever it cannot vouch for comes here.
 """
 
 import json
@@ -14,17 +14,14 @@ import orjson
 from pydantic import ValidationError
 
 from contracts import ErrorCode, ErrorDetail, RawRecord
+from contracts.records import Number
 from validator.normalize import parse_period, unit_of
 
 Fields = dict[str, Any]
 
 _BOM: Final = b"\xef\xbb\xbf"
-NUMBER_FIELDS: Final = (
-    "days_on_production",
-    "oil_production_kbd",
-    "gas_production_mmcfd",
-    "water_production_kbd",
-    "liquids_production_kbd",
+NUMBER_FIELDS: Final = tuple(
+    name for name, info in RawRecord.model_fields.items() if info.annotation == Number
 )
 KNOWN: Final = frozenset(RawRecord.model_fields)
 
@@ -88,15 +85,10 @@ def fields_of(obj: dict[str, Any]) -> Fields:
         value = out[name]
         if value is not None and not math.isfinite(value):
             raise Rejected([_error(name, ErrorCode.INVALID_VALUE, f"{name} is not finite")])
-    if record.volumes is not None:
-        out["volumes"] = {
-            k: None if v is None else {"value": v.value, "unit": v.unit}
-            for k, v in record.volumes.items()
-        }
-        for stream, volume in out["volumes"].items():
-            if volume and volume["value"] is not None and not math.isfinite(volume["value"]):
-                field = f"volumes.{stream}.value"
-                raise Rejected([_error(field, ErrorCode.INVALID_VALUE, f"{field} is not finite")])
+    for stream, volume in (record.volumes or {}).items():
+        if volume is not None and volume.value is not None and not math.isfinite(volume.value):
+            field = f"volumes.{stream}.value"
+            raise Rejected([_error(field, ErrorCode.INVALID_VALUE, f"{field} is not finite")])
     out["extra"] = dict(record.model_extra or {})
     return out
 

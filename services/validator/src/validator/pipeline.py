@@ -5,22 +5,32 @@ times it); the handler calls it after fetching the reference data of the batch's
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
 import msgspec
 
 from contracts import DeadLetter, ErrorDetail, KafkaSource
-from validator import canonical, native
-from validator.enrich import WellRef, enrich
-from validator.fastpath import FastPath
-from validator.normalize import VERSION_SHIFT, canonical_code, record_id, version
-from validator.parse import Rejected, decode, fields_of
-from validator.rules import Findings, Flag, Policy
-from validator.structs import CANONICAL_DECODER, ENCODER, Canonical, Normalized, RawMessage
+from contracts.identifiers import LAST_ACCEPTED_MS, canonical_code
+from contracts.records import ENCODER, CanonicalRecord, decode_canonical, encode
+from validator.canonical import Clock
+from validator.clean import CleanPath
+from validator.enrich import WellRef
+from validator.explain import explain
+from validator.messages import Normalized, RawMessage
+from validator.parse import Rejected, decode
+from validator.rules import Flag, Policy
 
-__all__ = ["Normalized", "Processed", "RawMessage", "Rejection", "process_batch", "wells_of"]
+__all__ = [
+    "LAST_ACCEPTED_MS",
+    "Normalized",
+    "Processed",
+    "RawMessage",
+    "Rejection",
+    "process_batch",
+    "wells_of",
+]
 
 
 class Rejection(NamedTuple):
@@ -34,10 +44,6 @@ class Processed(NamedTuple):
     rejected: list[Rejection]
     flags: dict[str, int]
     """How many kept records carry each flag."""
-
-
-#: The last millisecond ``version`` holds (42 bits: the year 2109).
-LAST_ACCEPTED_MS: Final = (1 << VERSION_SHIFT) - 1
 
 
 def accepted_ms(header: str | None, kafka_timestamp_ms: int) -> int:
@@ -64,36 +70,21 @@ def process_batch(
     """Every raw message of a batch as a canonical record or a dead letter, nothing lost.
 
     ``reference`` maps canonical well codes to their reference data (None: unknown);
-    None turns enrichment off. Clean records take a fast path (the native one, else the
-    Python one: ``native``, ``fastpath``), the rest the full one.
+    None turns enrichment off. Clean records take the clean path (``clean``), the rest
+    the explaining one (``explain``), which says why a record is rejected.
     Each record is encoded as soon as it is built and only its bytes are kept: holding
     thousands of records until the end of a batch costs more than building them.
     """
-    now = now or datetime.now(UTC)
-    out = _Output(now)
-    path = FastPath(policy, now, reference)
-    record_of = path.record
-    slow: list[RawMessage] = []
-    normalized, keys, buffer = out.normalized, out.keys, out.buffer
-    left = native.run(path, messages, reference, normalized, keys, out.flags)
-    # _Output.add, unrolled for the Python fast path: it runs once per record.
-    # The fast path sets few flags (identifier normalized, unknown well), as shared tuples:
-    # the tuples are counted once the loop is done, then the flags in each.
-    flag_sets: list[tuple[str, ...]] = []
+    clock = Clock(now or datetime.now(UTC))
+    out = _Output()
+    left = out.add_clean(messages, CleanPath(policy, clock, reference))
+    rejected = []
     for message in left:
-        record = record_of(message)
-        if record is None:
-            slow.append(message)
-            continue
-        _encode_into(record, buffer)
-        well = record.well_code
-        normalized.append(Normalized(well, bytes(buffer), message[6]))  # .correlation_id
-        keys.append((well, record.period, record.data_source))
-        flag_sets.append(record.flags)  # type: ignore[arg-type]  # see above
-    for flag_set, count in Counter(flag_sets).items():
-        for flag in flag_set:
-            out.flags[flag] = out.flags.get(flag, 0) + count
-    rejected = _full_path(slow, policy, reference, now, out)
+        result = explain(message, policy, reference, clock)
+        if isinstance(result, CanonicalRecord):
+            out.add(result, message.correlation_id)
+        else:
+            rejected.append(reject(message, result))
     out.flag_split_wells()
     return Processed(out.normalized, rejected, out.flags)
 
@@ -112,17 +103,15 @@ class _Output:
     """Kept records, encoded and counted, with the (well, period, data source) of each,
     in order, to find the wells reported to several fields."""
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+    def __init__(self) -> None:
         self.normalized: list[Normalized] = []
         self.flags: dict[str, int] = {}
         #: (well, period, data source) of each record, in order
         self.keys: list[tuple[str, str, str]] = []
         #: Encoded into, then copied: cheaper than a buffer grown for every record.
         self.buffer = bytearray(4_096)
-        self._ingested: dict[int, datetime] = {}
 
-    def add(self, record: Canonical, correlation_id: str | None) -> None:
+    def add(self, record: CanonicalRecord, correlation_id: str | None) -> None:
         _encode_into(record, self.buffer)
         well = record.well_code
         self.normalized.append(Normalized(well, bytes(self.buffer), correlation_id))
@@ -130,18 +119,24 @@ class _Output:
         for flag in record.flags:
             self.flags[flag] = self.flags.get(flag, 0) + 1
 
-    def emit(self, record: Canonical, message: RawMessage) -> None:
-        """Add a record of the full path, with the message's lineage."""
-        accepted = message.accepted_ms
-        if (at := self._ingested.get(accepted)) is None:
-            at = self._ingested[accepted] = datetime.fromtimestamp(accepted / 1000, UTC)
-        record.source_topic = message.topic
-        record.source_partition = message.partition
-        record.source_offset = message.offset
-        record.ingested_at = at
-        record.normalized_at = self.now
-        record.version = version(record.revision, accepted)
-        self.add(record, message.correlation_id)
+    def add_clean(self, messages: Iterable[RawMessage], path: CleanPath) -> list[RawMessage]:
+        """Add the record of each message the clean path answers for; the others, in
+        order. ``add``, unrolled: it runs once per record."""
+        record_of, encode_into, buffer = path.record, _encode_into, self.buffer
+        normalized, keys, flags = self.normalized, self.keys, self.flags
+        left: list[RawMessage] = []
+        for message in messages:
+            record = record_of(message)
+            if record is None:
+                left.append(message)
+                continue
+            encode_into(record, buffer)
+            well = record.well_code
+            normalized.append(Normalized(well, bytes(buffer), message.correlation_id))
+            keys.append((well, record.period, record.data_source))
+            for flag in record.flags:
+                flags[flag] = flags.get(flag, 0) + 1
+        return left
 
     def flag_split_wells(self) -> None:
         """Flag the records of one well and period reported to several fields in the
@@ -160,47 +155,10 @@ class _Output:
         for i in repeated:
             if keys[i] in split:
                 item = self.normalized[i]
-                record = CANONICAL_DECODER.decode(item.body)
+                record = decode_canonical(item.body)
                 record.flags.append(flag)
-                body = ENCODER.encode(record)
-                self.normalized[i] = Normalized(item.key, body, item.correlation_id)
+                self.normalized[i] = Normalized(item.key, encode(record), item.correlation_id)
                 self.flags[flag] = self.flags.get(flag, 0) + 1
-
-
-def _full_path(
-    messages: Sequence[RawMessage],
-    policy: Policy,
-    reference: Mapping[str, WellRef | None] | None,
-    now: datetime,
-    out: _Output,
-) -> list[Rejection]:
-    """Parse and check every rule, collecting each finding; kept records go to ``out``."""
-    rejected: list[Rejection] = []
-    today = now.date()
-    for message in messages:
-        try:
-            obj, latin1 = decode(message.value)
-            fields = fields_of(obj)
-        except Rejected as exc:
-            rejected.append(reject(message, exc.errors))
-            continue
-        findings = Findings(policy, [Flag.LATIN1_DECODED.value] if latin1 else [])
-        record = canonical.build(fields, findings, policy, today)
-        if reference is not None:
-            well = canonical_code(fields["well_code"])
-            enrich(record, well, reference.get(well), findings)
-        if record is None or findings.errors:
-            rejected.append(reject(message, findings.errors))
-            continue
-        record.record_id = record_id(
-            record.well_code,
-            record.field_code,
-            record.period,
-            record.period_type,
-            record.data_source,
-        )
-        out.emit(record, message)
-    return rejected
 
 
 def wells_of(messages: Iterable[RawMessage]) -> set[str]:
@@ -214,7 +172,7 @@ def wells_of(messages: Iterable[RawMessage]) -> set[str]:
             well = _well_code_as_read(message.value)
         else:
             if type(well) is int and not _INT64_MIN <= well <= _INT64_MAX:
-                well = _well_code_as_read(message.value)  # the full path reads it otherwise
+                well = _well_code_as_read(message.value)  # the explaining path reads it so
         if well is not None:
             wells.add(canonical_code(str(well)))
     return wells
@@ -230,7 +188,7 @@ _INT64_MAX: Final = 2**63 - 1
 
 
 def _well_code_as_read(value: bytes) -> int | float | str | None:
-    """The well code as the full path reads the message (byte-order mark, Latin-1,
+    """The well code as the explaining path reads the message (byte-order mark, Latin-1,
     integers beyond 64 bits), or None when it has none."""
     try:
         obj, _ = decode(value)

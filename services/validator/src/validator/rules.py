@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal, NamedTuple
 
 from contracts import ErrorCode, ErrorDetail
+from contracts.identifiers import MAX_REVISION
 from contracts.units import Quantity
 
 Severity = Literal["reject", "flag"]
@@ -151,8 +152,12 @@ def check_rate(
 
 
 def check_totals(totals: tuple[float | None, ...], days_on: float | None, out: Findings) -> None:
-    measured = [total for total in totals if total is not None]
-    if not measured:
+    if totals.count(None) == len(totals):
         out.add(Flag.NO_VOLUMES)
-    elif days_on == 0 and any(total != 0 for total in measured):
+    elif days_on == 0 and any(totals):  # a total other than 0 (None counts as none)
         out.add(Flag.VOLUME_WITHOUT_PRODUCING_TIME, "days_on_production")
+
+
+def check_revision(revision: int, out: Findings) -> None:
+    if revision > MAX_REVISION:
+        out.add(ErrorCode.INVALID_VALUE, "revision", problem=f"more than {MAX_REVISION}")
