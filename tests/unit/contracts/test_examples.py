@@ -1,32 +1,41 @@
 """Every example payload beside the tests is valid against its contract."""
 
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from pydantic import BaseModel
 
-from contracts import CanonicalRecord, DeadLetter, ErrorDetail, RawRecord
+from contracts import DeadLetter, ErrorDetail, RawRecord
+from contracts.records import CanonicalRecord, decode_canonical, encode
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-MODELS: dict[str, type[BaseModel]] = {
-    "raw": RawRecord,
-    "normalized": CanonicalRecord,
-    "dlq": DeadLetter,
+#: How each contract reads its JSON: pydantic models, and the canonical record's decoder.
+READERS: dict[str, Callable[[bytes], object]] = {
+    "raw": RawRecord.model_validate_json,
+    "normalized": decode_canonical,
+    "dlq": DeadLetter.model_validate_json,
 }
 CASES = [
-    pytest.param(MODELS[path.parent.name], path, id=f"{path.parent.name}/{path.stem}")
+    pytest.param(path.parent.name, path, id=f"{path.parent.name}/{path.stem}")
     for path in sorted(EXAMPLES.glob("*/*.json"))
 ]
 
 
+def _dumped(value: object) -> bytes:
+    return value.model_dump_json().encode() if isinstance(value, BaseModel) else encode(value)
+
+
 def test_there_are_examples_of_each_contract() -> None:
-    assert {case.values[0] for case in CASES} == set(MODELS.values())
+    assert {case.values[0] for case in CASES} == set(READERS)
 
 
-@pytest.mark.parametrize(("model", "path"), CASES)
-def test_example_is_valid(model: type[BaseModel], path: Path) -> None:
-    parsed = model.model_validate_json(path.read_bytes())
-    again = model.model_validate_json(parsed.model_dump_json())
+@pytest.mark.parametrize(("contract", "path"), CASES)
+def test_example_is_valid(contract: str, path: Path) -> None:
+    read = READERS[contract]
+    parsed = read(path.read_bytes())
+    again = read(_dumped(parsed))
     assert again == parsed
 
 
@@ -53,7 +62,6 @@ def test_dead_letter_keeps_bytes_that_are_not_utf8() -> None:
 
 
 def test_canonical_record_ignores_fields_from_a_newer_schema() -> None:
-    record = CanonicalRecord.model_validate_json(
-        (EXAMPLES / "normalized/monthly.json").read_bytes()
-    )
-    assert "a_field_from_a_newer_schema" not in record.model_dump()
+    record = decode_canonical((EXAMPLES / "normalized/monthly.json").read_bytes())
+    assert isinstance(record, CanonicalRecord)
+    assert "a_field_from_a_newer_schema" not in msgspec.structs.asdict(record)
