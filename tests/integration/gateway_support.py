@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
@@ -82,6 +84,16 @@ def settings(**overrides: object) -> GatewaySettings:
     return GatewaySettings.model_validate(
         {"api_keys": keys, "rate_limit_requests": 100_000, **overrides}
     )
+
+
+async def until_kafka(api: httpx.AsyncClient, within_s: float = 30.0) -> None:
+    """Wait for the gateway behind ``api`` to reach Kafka (it connects in the
+    background: it starts, and reads, without it)."""
+    clients = api._transport.app.state.clients  # type: ignore[attr-defined]
+    deadline = time.monotonic() + within_s
+    while clients.broker is None:
+        assert time.monotonic() < deadline, "the gateway did not reach Kafka"
+        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from runtime.clickhouse import ClickHouse
-from tests.integration.gateway_support import ADMIN_KEY, READ_KEY, serve, settings
+from tests.integration.gateway_support import (
+    ADMIN_KEY,
+    READ_KEY,
+    serve,
+    settings,
+    until_kafka,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +75,7 @@ async def test_list_and_replay(
     assert item["source"] == {"topic": "raw", "partition": 0, "offset": 7}
 
     body = {"ids": [f"dl1-{unique}", f"dl2-{unique}", f"missing-{unique}"]}
+    await until_kafka(api)
     replay = await api.post("/api/v1/dead-letters/replay", json=body, headers=admin)
     assert replay.status_code == 200, replay.text
     assert replay.json() == {

@@ -1,21 +1,28 @@
 """The one HTTP error shape, mapped once in exception handlers.
 
 ``{"error_code", "message", "details", "request_id", "timestamp"}`` with the status
-that fits; a bare 500 never leaks a traceback.
+that fits; a bare 500 never leaks a traceback. A ClickHouse failure that outlived the
+adapter's retries (``clickhouse.is_transient``) is 503 with ``Retry-After``: the
+request was fine, the store is away.
 """
 
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime.clickhouse import is_transient
 from runtime.context import request_id_var
 from runtime.responses import FastJSONResponse
 
 log = logging.getLogger(__name__)
+
+#: Seconds a client is told to wait after a 503 for a dependency that is away.
+RETRY_AFTER = "5"
 
 _CODES = {
     400: "bad_request",
@@ -89,3 +96,11 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> FastJSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "internal error")
+
+    @app.exception_handler(ClickHouseError)
+    async def _store(request: Request, exc: ClickHouseError) -> FastJSONResponse:
+        if not is_transient(exc):
+            return await _unexpected(request, exc)
+        log.warning("dependency unavailable on %s: %r", request.url.path, exc)
+        headers = {"Retry-After": RETRY_AFTER}
+        return error_response(503, "unavailable", "a dependency is unavailable", None, headers)

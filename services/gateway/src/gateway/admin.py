@@ -6,13 +6,14 @@ import base64
 from typing import Annotated
 
 import orjson
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Query, Request, Response
 from faststream.kafka import KafkaBroker
 
 from contracts import SCHEMA_VERSION, topics
 from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
-from gateway.deps import Clients
+from gateway.deps import Clients, kafka_unavailable
 from gateway.metrics import REPLAYED
 from gateway.models import DeadLetterItem, DeadLetterPage, ReplayRequest, ReplayResult
 from gateway.params import Cursor, errors, guard, invalid, time_after
@@ -91,8 +92,12 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         ids = sorted(set(body.ids))
         if len(ids) > settings.replay_max_ids:
             raise invalid("body.ids", f"at most {settings.replay_max_ids} ids per replay")
+        broker = clients.publisher()  # 503 while Kafka is away, before any read
         page = await clients.queries().dead_letters(limit=len(ids), ids=ids)
-        await republish(clients.publisher(), settings.topic_raw, page.items)
+        try:
+            await republish(broker, settings.topic_raw, page.items)
+        except KafkaError as exc:
+            raise kafka_unavailable() from exc
         found = {item.id for item in page.items}
         return ReplayResult(replayed=sorted(found), missing=[i for i in ids if i not in found])
 

@@ -1,6 +1,9 @@
 """Composition root of the gateway: settings → clients → FastAPI app."""
 
 import argparse
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -17,10 +20,40 @@ from runtime.auth import KeyRing
 from runtime.clickhouse import ClickHouse, connect
 from runtime.settings import load
 
+log = logging.getLogger(__name__)
+
 DESCRIPTION = (
     "Read API over well production records: wells, fields, time series, stats, streamed "
     "exports and dead letters. Every value is read from the latest version of each record."
 )
+
+
+async def connect_kafka(settings: GatewaySettings, clients: Clients) -> None:
+    """Start the replay producer (a producer only, no subscribers) once Kafka answers,
+    trying every ``kafka_retry_seconds``; until then replay answers 503."""
+    while True:
+        broker = kafka.make_broker(settings, client_id="gateway")
+        try:
+            await broker.start()
+        except BaseException as exc:  # Kafka away: reads go on, replay waits
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            if not isinstance(exc, Exception):
+                raise  # cancelled: the app stops
+            log.warning("Kafka unavailable, replay answers 503 until it comes: %s", exc)
+            await asyncio.sleep(settings.kafka_retry_seconds)
+            continue
+        clients.broker = broker
+        return
+
+
+async def stop_kafka(task: "asyncio.Task[None]", clients: Clients) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    if clients.broker is not None:
+        await clients.broker.stop()
+        clients.broker = None
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -35,21 +68,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             for _client in range(settings.clickhouse_pool_size):
-                clients.pool.append(
-                    ClickHouse(
-                        connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file)
-                    )
-                )
+                client = connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file)
+                clients.pool.append(ClickHouse(client, retry_for=settings.clickhouse_retry_seconds))
                 stack.callback(clients.pool[-1].close)
+            # connects on first use: the gateway starts, and reads go on, without Redis
             clients.redis = redis_client.connect(settings.redis_url, ca_file=settings.redis_ca_file)
             stack.push_async_callback(clients.redis.aclose)
-            # replay publishes to the raw topic: a producer only, no subscribers
-            broker = kafka.make_broker(settings, client_id="gateway")
-            await broker.start()
-            stack.push_async_callback(broker.stop)
-            clients.broker = broker
+            kafka_task = asyncio.create_task(connect_kafka(settings, clients))
+            stack.push_async_callback(stop_kafka, kafka_task, clients)
             yield
-        clients.redis = clients.broker = None
+        clients.redis = None
         clients.pool.clear()
         clients.reset()
 
@@ -57,11 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         "gateway",
         settings,
         lifespan=lifespan,
-        checks={
-            "clickhouse": clients.ping_clickhouse,
-            "redis": clients.ping_redis,
-            "kafka": clients.ping_kafka,
-        },
+        checks={"clickhouse": clients.ping_clickhouse},
         description=DESCRIPTION,
         inner=[Middleware(CachedSeries, clients=clients, keys=KeyRing(settings.api_keys))],
     )

@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from runtime.settings import RateLimitedSettings, RateLimitRequests
+from runtime.settings import RateLimitedSettings, RateLimitRequests, Scope
 
 
 class GatewaySettings(RateLimitedSettings):
@@ -21,6 +21,24 @@ class GatewaySettings(RateLimitedSettings):
         description="ClickHouse clients the reads are spread over. One client runs one "
         "query at a time (the embedded engine serializes calls per client), so concurrent "
         "reads need several.",
+    )
+    clickhouse_retry_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="How long a read retries ClickHouse trouble (connection lost, "
+        "overload) before it answers 503 with `Retry-After`.",
+    )
+    kafka_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Pause between attempts to reach Kafka, which only dead-letter replay "
+        "needs: the gateway starts and serves reads without it, replay answers 503.",
+    )
+    rate_limit_fail_open: list[Scope] = Field(
+        default_factory=lambda: list[Scope](["read"]),
+        description="Scopes whose routes let requests through, unlimited, while Redis "
+        "(which counts them) is down; the other routes (admin) answer 503.",
     )
     cache_ttl_seconds: int = Field(
         default=600,

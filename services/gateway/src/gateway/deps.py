@@ -10,11 +10,13 @@ from redis.asyncio import Redis
 
 from gateway.cache import Cache
 from gateway.queries import Queries
-from runtime import kafka
-from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse
-from runtime.errors import ApiError
+from runtime.errors import RETRY_AFTER, ApiError
 from runtime.ratelimit import RateLimiter
+
+
+def kafka_unavailable() -> ApiError:
+    return ApiError(503, "Kafka is unavailable", headers={"Retry-After": RETRY_AFTER})
 
 
 @dataclass
@@ -62,23 +64,19 @@ class Clients:
         return self._limiter
 
     def publisher(self) -> KafkaBroker:
+        """The replay producer; 503 while Kafka is away (``app.connect_kafka`` keeps
+        trying): reads never need it."""
         if self.broker is None:
-            raise ApiError(503, "the gateway is starting")
+            raise kafka_unavailable()
         return self.broker
 
     def reset(self) -> None:
         self._limiter = None
 
     async def ping_clickhouse(self) -> None:
+        """Readiness: the request path works. Redis (cache, rate limits) and Kafka
+        (replay only) are optional: reads go on without them."""
         await self._ch().ping()
-
-    async def ping_redis(self) -> None:
-        if self.redis is None:
-            raise ConnectionError("Redis client not started")
-        await redis_client.ping(self.redis)
-
-    async def ping_kafka(self) -> None:
-        await kafka.ping(self.publisher())
 
 
 def app_clients(request: Request) -> Clients:

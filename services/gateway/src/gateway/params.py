@@ -47,11 +47,12 @@ def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any
     """The dependencies every API route carries, in order: a key or JWT with ``scope``,
     the per-key rate limit, then 400 for a query parameter the route does not read."""
     authenticate = require(scope, KeyRing(settings.api_keys), *authenticators(settings))
+    fail_open = scope in settings.rate_limit_fail_open
 
     async def rate_limit(request: Request, response: Response) -> None:
         limiter = clients.limiter()
         if limiter is not None:
-            await limit_requests(limiter)(request, response)
+            await limit_requests(limiter, fail_open=fail_open)(request, response)
             # routes answer with Response objects of their own: carry the headers over
             request.state.extra_headers = dict(response.headers)
 
