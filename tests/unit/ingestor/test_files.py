@@ -6,14 +6,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ingestor.csvrows import csv_items
 from ingestor.files import (
     FallbackDecoder,
     Format,
-    csv_items,
     detect_format,
     file_batches,
     text_chunks,
 )
+from ingestor.limits import Limits
 from ingestor.parsing import Item
 
 CSV = (
@@ -50,7 +51,7 @@ def test_declared_encoding_wins() -> None:
 
 
 def items_of(csv_text: str) -> list[Item]:
-    return list(csv_items([csv_text], 10_000))
+    return list(csv_items([csv_text], Limits(10_000)))
 
 
 def test_csv_semicolons_crlf_and_quoted_newlines() -> None:
@@ -122,5 +123,5 @@ def test_detect_format(name: str, content_type: str, head: bytes, expected: Form
 def test_file_batches(tmp_path: Path, fmt: Format, content: bytes, gzipped: bool) -> None:
     path = tmp_path / "records"
     path.write_bytes(gzip.compress(content) if gzipped else content)
-    items = [i for batch in file_batches(path, fmt, max_record_bytes=1000) for i in batch]
+    items = [i for batch in file_batches(path, fmt, limits=Limits(1000)) for i in batch]
     assert [i.key for i in items] == ["Ærø", "2"]

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from ingestor.imports import ApiRefused, next_page, page_items, page_records, retry_after
+from ingestor.limits import Limits
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -59,6 +60,8 @@ def test_next_page(body: Any, page: int, count: int, expected: int | None) -> No
 
 
 def test_page_items_number_records_across_pages() -> None:
-    items = page_items([{"well_code": 9}, "x", {"well_code": 2**70}], first_line=11)
+    items = page_items(
+        [{"well_code": 9}, "x", {"well_code": 2**70}], first_line=11, limits=Limits()
+    )
     assert [(i.line, i.key) for i in items] == [(11, "9"), (12, None), (13, None)]
     assert items[2].errors[0].code == "unparseable_json"

@@ -6,15 +6,10 @@ import orjson
 import pytest
 
 from contracts import ErrorCode
-from ingestor.parsing import (
-    Item,
-    JsonParser,
-    NdjsonParser,
-    Parser,
-    SniffingParser,
-    parser_for,
-    well_key,
-)
+from ingestor.jsonarray import JsonParser
+from ingestor.limits import Limits
+from ingestor.parsing import Item, NdjsonParser, Parser, well_key
+from ingestor.streams import SniffingParser, parser_for
 
 MAX = 4096
 
@@ -71,13 +66,13 @@ CHUNKS = [pytest.param(n, id=f"chunk{n}") for n in (1, 7, 64, 1 << 20)]
     ],
 )
 def test_ndjson(chunk: int, body: bytes, expected: list[tuple[int, str | None, str]]) -> None:
-    assert summary(run(NdjsonParser(MAX), body, chunk)) == expected
+    assert summary(run(NdjsonParser(Limits(MAX)), body, chunk)) == expected
 
 
 @pytest.mark.parametrize("chunk", CHUNKS)
 def test_ndjson_publishes_each_line_verbatim(chunk: int) -> None:
     lines = [b'{"well_code": 1, "oil_production_kbd": "1.25"}', b'{"well_code":2}']
-    items = run(NdjsonParser(MAX), b"\r\n".join(lines) + b"\r\n", chunk)
+    items = run(NdjsonParser(Limits(MAX)), b"\r\n".join(lines) + b"\r\n", chunk)
     assert [i.raw for i in items] == lines
 
 
@@ -85,8 +80,8 @@ def test_ndjson_publishes_each_line_verbatim(chunk: int) -> None:
 def test_ndjson_over_long_line_is_rejected_and_the_rest_kept(chunk: int) -> None:
     long_line = b'{"well_code": 1, "pad": "' + b"x" * 300 + b'"}'
     body = b'{"well_code": 1}\n' + long_line + b'\n{"well_code": 3}\n'
-    items = run(NdjsonParser(100), body, chunk)
-    assert summary(items) == [(1, "1", None), (2, None, "unparseable_json"), (3, "3", None)]
+    items = run(NdjsonParser(Limits(100)), body, chunk)
+    assert summary(items) == [(1, "1", None), (2, None, "record_too_large"), (3, "3", None)]
     assert len(items[1].raw) == 100
 
 
@@ -128,14 +123,14 @@ def test_ndjson_over_long_line_is_rejected_and_the_rest_kept(chunk: int) -> None
     ],
 )
 def test_json(chunk: int, body: bytes, expected: list[tuple[int, str | None, str]]) -> None:
-    assert summary(run(JsonParser(MAX), body, chunk)) == expected
+    assert summary(run(JsonParser(Limits(MAX)), body, chunk)) == expected
 
 
 @pytest.mark.parametrize("chunk", CHUNKS)
 def test_json_array_elements_are_published_verbatim(chunk: int) -> None:
     records = [{"well_code": i, "name": f"é{i}", "n": 1e-7 * i} for i in range(50)]
     body = json.dumps(records, ensure_ascii=False, indent=2).encode()
-    items = run(JsonParser(MAX), body, chunk)
+    items = run(JsonParser(Limits(MAX)), body, chunk)
     assert [orjson.loads(i.raw) for i in items] == records
     assert [i.line for i in items] == list(range(1, 51))
 
@@ -148,7 +143,7 @@ def test_json_array_elements_are_published_verbatim(chunk: int) -> None:
     ],
 )
 def test_sniffing_chooses_by_the_first_byte(body: bytes, kind: str) -> None:
-    items = run(SniffingParser(MAX), body, 1)
+    items = run(SniffingParser(Limits(MAX)), body, 1)
     assert [i.key for i in items] == (["1"] if kind == "json" else ["1", "2"])
 
 
@@ -162,7 +157,7 @@ def test_sniffing_chooses_by_the_first_byte(body: bytes, kind: str) -> None:
     ],
 )
 def test_parser_for(content_type: str | None, expected: type | None) -> None:
-    parser = parser_for(content_type, MAX)
+    parser = parser_for(content_type, Limits(MAX))
     assert (type(parser) if parser else None) is expected
 
 

@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     PRODUCING_TIME_EXCEEDED = "producing_time_exceeded"
     RATE_CEILING_EXCEEDED = "rate_ceiling_exceeded"
     INSERT_REJECTED = "insert_rejected"
+    RECORD_TOO_LARGE = "record_too_large"
+    LIMIT_EXCEEDED = "limit_exceeded"  # nested too deep, too many fields, a field too long
 
 
 class ErrorDetail(BaseModel):

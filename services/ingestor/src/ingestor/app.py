@@ -18,8 +18,10 @@ from ingestor.importjobs import Importer, imports_router
 from ingestor.imports import ExternalApi
 from ingestor.jobs import Background, JobStore
 from ingestor.publish import Publisher
+from ingestor.quotas import Quota
 from ingestor.routes import records_router
-from ingestor.uploads import Uploads, uploads_router
+from ingestor.spool import clean
+from ingestor.uploads import Uploads, spool_dir, uploads_router
 from runtime import auth, errors, http, kafka, logs, redis
 from runtime.ratelimit import RateLimiter, limit_requests
 from runtime.settings import load
@@ -117,12 +119,21 @@ def create_app(settings: IngestorSettings | None = None) -> FastAPI:
         window=settings.publish_window,
         timeout_s=settings.publish_timeout_seconds,
     )
-    redis_client = redis.connect(settings.redis_url)
+    redis_client = redis.connect(settings.redis_url, ca_file=settings.redis_ca_file)
     background = Background()
-    uploads = Uploads(settings, publisher, JobStore(redis_client, "upload"), background)
+    clean(spool_dir(settings))
+    quota = Quota("uploads", settings.max_concurrent_uploads, settings.upload_quota_bytes)
+    uploads = Uploads(settings, publisher, JobStore(redis_client, "upload"), background, quota)
     api_client = httpx.AsyncClient(timeout=settings.import_timeout_seconds)
     api = ExternalApi(settings, api_client) if settings.api_base_url else None
-    importer = Importer(settings, api, publisher, JobStore(redis_client, "import"), background)
+    importer = Importer(
+        settings,
+        api,
+        publisher,
+        JobStore(redis_client, "import"),
+        background,
+        Quota("imports", settings.max_concurrent_imports),
+    )
 
     closers = [api_client.aclose, redis_client.aclose]
     lifespan = _lifespan(settings, publisher, background, closers)
@@ -136,6 +147,7 @@ def create_app(settings: IngestorSettings | None = None) -> FastAPI:
 
     app.add_exception_handler(RedisError, _redis_down)
     app.state.publisher = publisher
+    app.state.uploads, app.state.importer = uploads, importer
     deps = _dependencies(settings, redis_client)
     app.include_router(records_router(settings, publisher), dependencies=deps)
     app.include_router(uploads_router(uploads), dependencies=deps)

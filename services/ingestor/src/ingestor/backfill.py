@@ -66,12 +66,8 @@ class ProgressBar:
 def producer_for(settings: IngestorSettings) -> AIOKafkaProducer:
     """The services' producer settings, with a longer linger and request timeout for a
     bulk load's full batches."""
-    config = kafka.PRODUCER_CONFIG | {"linger_ms": 20, "request_timeout_ms": 60_000}
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id="ingestor-backfill",
-        **config,
-    )
+    config = kafka.producer_config(settings) | {"linger_ms": 20, "request_timeout_ms": 60_000}
+    return AIOKafkaProducer(client_id="ingestor-backfill", **config)
 
 
 class BatchSender:
@@ -134,7 +130,7 @@ async def backfill(
     batches = file_batches(
         path,
         fmt,
-        max_record_bytes=settings.max_record_bytes,
+        limits=settings.limits,
         progress=progress,
         decoder=FallbackDecoder(encoding),
     )

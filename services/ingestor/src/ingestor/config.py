@@ -1,26 +1,70 @@
 """Ingestor settings: the shared ones plus intake limits, publishing and the external API."""
 
-from pydantic import Field, SecretStr, field_validator
+from typing import Self
 
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from ingestor.limits import Limits
 from runtime.settings import Port, RateLimitedSettings, RateLimitRequests, renamed
+
+KIB, MIB, GIB = 1024, 1024**2, 1024**3
+#: aiokafka's default ``max_request_size``: the producers' unless configured otherwise.
+PRODUCER_MAX_REQUEST_BYTES = MIB
+#: What a raw message carries besides its record: key, headers, batch framing.
+MESSAGE_OVERHEAD_BYTES = 16 * KIB
 
 
 class IngestorSettings(RateLimitedSettings):
     port: Port = 8001
     max_body_bytes: int = Field(
-        default=1024**3,
+        default=64 * MIB,
         ge=1,
-        description="Largest request body accepted by /api/v1/records (413 beyond it).",
+        description="Largest request body accepted by /api/v1/records, inflated (413 beyond it).",
     )
     max_upload_bytes: int = Field(
-        default=10 * 1024**3,
+        default=GIB,
         ge=1,
         description="Largest file accepted by /api/v1/uploads (413 beyond it).",
     )
     max_record_bytes: int = Field(
-        default=1024**2,
+        default=256 * KIB,
         ge=64,
-        description="Largest single record (NDJSON line, array element, CSV row).",
+        description="Largest single record (NDJSON line, array element, CSV row); a larger "
+        "one is a rejected line, or 413 when it is the whole body. Well below the "
+        "producers' max request size.",
+    )
+    max_field_bytes: int = Field(
+        default=64 * KIB,
+        ge=16,
+        description="Longest string in a record (a key or a value, a CSV cell).",
+    )
+    max_fields: int = Field(
+        default=1000, ge=1, description="Most keys in a record, counted at every level."
+    )
+    max_depth: int = Field(
+        default=32, ge=1, le=128, description="Deepest nesting of objects and arrays in a record."
+    )
+    max_form_fields: int = Field(
+        default=8, ge=1, description="Most parts of a multipart upload, the file included."
+    )
+    max_form_field_bytes: int = Field(
+        default=4 * KIB,
+        ge=64,
+        description="Largest multipart part other than the file, headers included (413 beyond).",
+    )
+    max_concurrent_uploads: int = Field(
+        default=2, ge=1, description="Uploads one key may have in progress per replica (429)."
+    )
+    max_concurrent_imports: int = Field(
+        default=2, ge=1, description="Imports one key may have running per replica (429)."
+    )
+    upload_quota_bytes: int = Field(
+        default=2 * GIB,
+        ge=1,
+        description="Disk one key's uploads in progress may take per replica (413 beyond).",
+    )
+    import_max_page_bytes: int = Field(
+        default=64 * MIB, ge=1024, description="Largest page the external API may answer."
     )
     publish_window: int = Field(
         default=10_000,
@@ -85,6 +129,27 @@ class IngestorSettings(RateLimitedSettings):
         default=600,
         validation_alias=renamed("rate_limit_requests", "rate_limit_per_minute"),
     )
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            record_bytes=self.max_record_bytes,
+            field_bytes=self.max_field_bytes,
+            fields=self.max_fields,
+            depth=self.max_depth,
+        )
+
+    @model_validator(mode="after")
+    def _record_fits_a_request(self) -> Self:
+        # The base settings may name the producers' request size; aiokafka's default
+        # otherwise. A record that fits the intake must fit a request, or Kafka refuses it.
+        request = getattr(self, "producer_max_request_bytes", PRODUCER_MAX_REQUEST_BYTES)
+        if self.max_record_bytes + MESSAGE_OVERHEAD_BYTES > request:
+            raise ValueError(
+                f"WELLSTREAM_MAX_RECORD_BYTES must stay {MESSAGE_OVERHEAD_BYTES} bytes below "
+                f"the producers' max request size ({request})"
+            )
+        return self
 
     @field_validator("api_base_url")
     @classmethod

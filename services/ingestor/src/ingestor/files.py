@@ -7,21 +7,22 @@ are matched by raw-record field names; dotted headers (``volumes.oil.value``) ne
 """
 
 import codecs
-import csv
 import gzip
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 import orjson
 
-from ingestor.parsing import BOM, Item, JsonParser, NdjsonParser, classify, unparseable
+from ingestor.csvrows import csv_items
+from ingestor.jsonarray import JsonParser
+from ingestor.limits import Limits
+from ingestor.parsing import BOM, Item, NdjsonParser
 
 Format = Literal["csv", "json", "ndjson"]
 CHUNK = 1024 * 1024
-_DELIMITERS = ",;\t|"
 # The existing API's import files wrap the records: {"meta": ..., "data": [...]}.
 _WRAPPED = re.compile(rb'^\s*\{.*?"(?:data|records|items|results|production)"\s*:\s*(?=\[)', re.S)
 
@@ -70,64 +71,6 @@ def text_chunks(chunks: Iterable[bytes], decoder: FallbackDecoder) -> Iterator[s
         yield text
 
 
-def lines(texts: Iterable[str]) -> Iterator[str]:
-    """Lines with their ends kept (what ``csv.reader`` wants); only ``\\n`` ends a line,
-    so other Unicode line breaks inside fields stay in them."""
-    rest = ""
-    for text in texts:
-        parts = (rest + text).split("\n")
-        rest = parts.pop()
-        for part in parts:
-            yield part + "\n"
-    if rest:
-        yield rest
-
-
-def _nest(header: list[str], row: list[str]) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    for name, value in zip(header, row, strict=True):
-        if value == "":  # an empty cell is "not measured", never zero
-            continue
-        *path, leaf = name.split(".")
-        target = record
-        for step in path:
-            target = target.setdefault(step, {})
-        target[leaf] = value
-    return record
-
-
-def csv_items(texts: Iterable[str], max_record_bytes: int) -> Iterator[Item]:
-    """One item per data row; ``line`` is the row's last physical line in the file."""
-    stream = lines(texts)
-    first = next(stream, "")
-    delimiter = max(_DELIMITERS, key=first.count)
-    reader = csv.reader(_chain(first, stream), delimiter=delimiter)
-    header = [name.strip() for name in next(reader, [])]
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # e.g. a field over the csv module's size limit
-            yield unparseable(reader.line_num, b"", f"unreadable CSV row: {exc}")
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raw = delimiter.join(row).encode()[:max_record_bytes]
-            yield unparseable(
-                reader.line_num, raw, f"expected {len(header)} columns, found {len(row)}"
-            )
-            continue
-        record = _nest(header, row)
-        yield classify(reader.line_num, orjson.dumps(record), record)
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
 def batched_items(items: Iterable[Item], size: int = 2000) -> Iterator[list[Item]]:
     batch: list[Item] = []
     for item in items:
@@ -140,10 +83,10 @@ def batched_items(items: Iterable[Item], size: int = 2000) -> Iterator[list[Item
 
 
 def json_batches(
-    chunks: Iterable[bytes], fmt: Format, decoder: FallbackDecoder, max_record_bytes: int
+    chunks: Iterable[bytes], fmt: Format, decoder: FallbackDecoder, limits: Limits
 ) -> Iterator[list[Item]]:
     """JSON or NDJSON, transcoded to UTF-8 when the file turns out to be Latin-1."""
-    parser = NdjsonParser(max_record_bytes) if fmt == "ndjson" else JsonParser(max_record_bytes)
+    parser = NdjsonParser(limits) if fmt == "ndjson" else JsonParser(limits)
     head = fmt == "json"
     for text in text_chunks(chunks, decoder):
         data = text.encode("utf-8")
@@ -213,15 +156,15 @@ def file_batches(
     path: Path,
     fmt: Format,
     *,
-    max_record_bytes: int,
+    limits: Limits,
     progress: Progress | None = None,
     decoder: FallbackDecoder | None = None,
 ) -> Iterator[list[Item]]:
     chunks = file_chunks(path, progress or Progress())
     decoder = decoder or FallbackDecoder()
     if fmt == "csv":
-        return batched_items(csv_items(text_chunks(chunks, decoder), max_record_bytes))
-    return json_batches(chunks, fmt, decoder, max_record_bytes)
+        return batched_items(csv_items(text_chunks(chunks, decoder), limits))
+    return json_batches(chunks, fmt, decoder, limits)
 
 
 def head_of(path: Path, size: int = 4096) -> bytes:

@@ -15,6 +15,7 @@ from ingestor.config import IngestorSettings
 from ingestor.imports import ExternalApi, next_page, page_items, page_records
 from ingestor.jobs import Background, JobStatus, JobStore, now
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
+from ingestor.quotas import Lease, Quota, key_name
 from runtime.context import request_id_var
 from runtime.errors import ApiError
 
@@ -55,8 +56,15 @@ class Importer:
     publisher: Publisher
     store: JobStore
     background: Background
+    quota: Quota
 
-    async def run(self, job_id: str) -> None:
+    async def run(self, job_id: str, lease: Lease) -> None:
+        try:
+            await self.pull(job_id)
+        finally:
+            lease.release()
+
+    async def pull(self, job_id: str) -> None:
         job = await self.store.get(job_id)
         assert job is not None
         assert self.api is not None
@@ -67,7 +75,8 @@ class Importer:
             while page:
                 body = await self.api.page(page, size, params)
                 records = page_records(body)
-                done = await self.publisher.publish_all([page_items(records, seen + 1)], job_id)
+                items = await asyncio.to_thread(page_items, records, seen + 1, self.settings.limits)
+                done = await self.publisher.publish_all([items], job_id)
                 tally.add(done)
                 seen += len(records)
                 page = next_page(body, page, size, len(records)) or 0
@@ -86,9 +95,20 @@ class Importer:
         else:
             await self.store.update(job_id, {"status": "done", "finished_at": now()})
 
-    async def start(self, request: ImportRequest) -> str:
+    async def start(self, request: ImportRequest, key: str) -> str:
         if self.api is None:
             raise ApiError(503, "imports are not configured: set WELLSTREAM_API_BASE_URL")
+        lease = self.quota.acquire(key)
+        try:
+            job_id = await self._job(request)
+        except BaseException:
+            lease.release()
+            raise
+        self.background.start(self.run(job_id, lease), f"import-{job_id}")
+        return job_id
+
+    async def _job(self, request: ImportRequest) -> str:
+        """The import to run: a new one, or a failed (or abandoned) one resumed."""
         if request.resume is not None:
             job_id = request.resume
             await self._claim(job_id)
@@ -102,7 +122,6 @@ class Importer:
                     "request_id": request_id_var.get(),
                 }
             )
-        self.background.start(self.run(job_id), f"import-{job_id}")
         return job_id
 
     async def _claim(self, job_id: str) -> None:
@@ -123,10 +142,15 @@ class Importer:
 def imports_router(importer: Importer) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["intake"])
 
-    @router.post("/imports", status_code=202, summary="Pull from the external production API")
+    @router.post(
+        "/imports",
+        status_code=202,
+        summary="Pull from the external production API",
+        responses={429: {"description": "The key has as many imports running as it may"}},
+    )
     async def post_import(body: ImportRequest, request: Request) -> ImportStatus:
         """Starts (or, with ``resume``, continues) an import in the background."""
-        job_id = await importer.start(body)
+        job_id = await importer.start(body, key_name(request))
         job = await importer.store.get(job_id)
         assert job is not None
         return status_of(job)

@@ -10,6 +10,7 @@ the one whose ``next_page`` is null, whose number reaches ``total_pages``, or th
 short.
 """
 
+import asyncio
 import email.utils
 import logging
 import time
@@ -27,11 +28,14 @@ from tenacity import (
 )
 
 from ingestor.config import IngestorSettings
-from ingestor.parsing import Item, classify, unparseable
+from ingestor.limits import Limits
+from ingestor.parsing import Item, classify, json_error, unparseable
 
 log = logging.getLogger(__name__)
 
 _RECORD_KEYS = ("data", "items", "records", "results")
+#: A page at least this large is decoded in a worker thread, the event loop free.
+_THREAD_BYTES = 256 * 1024
 
 
 class RetryableStatus(Exception):
@@ -102,17 +106,39 @@ def next_page(body: Any, page: int, page_size: int, count: int) -> int | None:
     return page + 1 if count >= page_size and count > 0 else None
 
 
-def page_items(records: list[Any], first_line: int) -> list[Item]:
+def page_items(records: list[Any], first_line: int, limits: Limits) -> list[Item]:
     items = []
     for offset, record in enumerate(records):
         line = first_line + offset
         try:
             raw = orjson.dumps(record)
-        except TypeError as exc:  # integers beyond 64 bits, say
+        except TypeError as exc:  # integers beyond 64 bits, or nested beyond orjson's 255
             items.append(unparseable(line, repr(record).encode()[:10_000], str(exc)))
             continue
-        items.append(classify(line, raw, record))
+        items.append(classify(line, raw, record, limits))
     return items
+
+
+async def decode_page(content: bytes, page: int, limits: Limits) -> Any:
+    """A page's JSON, refused whole when it is not (NaN, Infinity and nesting beyond
+    orjson's 1024 levels included); large pages are decoded off the event loop."""
+    try:
+        if len(content) < _THREAD_BYTES:
+            return orjson.loads(content)
+        return await asyncio.to_thread(orjson.loads, content)
+    except orjson.JSONDecodeError as exc:
+        reason = json_error(content, exc, limits).message
+        raise ApiRefused(f"page {page} is not JSON: {reason}") from None
+
+
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The response's body, refused once it passes ``limit`` bytes."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise ApiRefused(f"the page is larger than {limit} bytes")
+    return bytes(body)
 
 
 class ExternalApi:
@@ -153,13 +179,16 @@ class ExternalApi:
 
     async def _get(self, page: int, page_size: int, params: dict[str, str]) -> Any:
         query = {**params, "page": str(page), "page_size": str(page_size)}
-        response = await self.client.get(self.url, params=query, headers=self._headers())
-        if response.status_code == 429 or response.status_code >= 500:
-            wait = retry_after(response.headers.get("retry-after"))
-            raise RetryableStatus(response.status_code, wait)
-        if response.status_code >= 400:
-            raise ApiRefused(f"the API answered {response.status_code}: {response.text[:200]}")
+        request = self.client.build_request("GET", self.url, params=query, headers=self._headers())
+        response = await self.client.send(request, stream=True)
         try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise ApiRefused(f"page {page} is not JSON: {exc}") from None
+            if response.status_code == 429 or response.status_code >= 500:
+                wait = retry_after(response.headers.get("retry-after"))
+                raise RetryableStatus(response.status_code, wait)
+            if response.status_code >= 400:
+                text = (await read_capped(response, 64 * 1024))[:200].decode("utf-8", "replace")
+                raise ApiRefused(f"the API answered {response.status_code}: {text}")
+            content = await read_capped(response, self.settings.import_max_page_bytes)
+        finally:
+            await response.aclose()
+        return await decode_page(content, page, self.settings.limits)

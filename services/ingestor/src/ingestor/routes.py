@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from ingestor.config import IngestorSettings
-from ingestor.parsing import parser_for
 from ingestor.publish import MAX_LISTED_REJECTS, KafkaUnavailable, Publisher, Tally
-from ingestor.streams import parsed, request_body
+from ingestor.streams import parsed, parser_for, refuse_lone_oversize, request_body
 from runtime.context import request_id_var
 from runtime.errors import ApiError
 
@@ -55,7 +54,7 @@ def records_router(settings: IngestorSettings, publisher: Publisher) -> APIRoute
         summary="Publish a JSON array or NDJSON body of raw records",
         responses={
             400: {"description": "The body cannot be read"},
-            413: {"description": "The body is larger than the configured limit"},
+            413: {"description": "The body, or its one record, is larger than the limit"},
             415: {"description": "Not JSON or NDJSON"},
             503: {"description": "Kafka is unavailable (see Retry-After)"},
         },
@@ -64,10 +63,12 @@ def records_router(settings: IngestorSettings, publisher: Publisher) -> APIRoute
         """Each record is published to the raw topic keyed by its well code; lines that
         are not JSON objects with a well code become dead letters. Answers once Kafka
         acknowledged every message."""
-        parser = parser_for(request.headers.get("content-type"), settings.max_record_bytes)
+        limits = settings.limits
+        parser = parser_for(request.headers.get("content-type"), limits)
         if parser is None:
             raise ApiError(415, "send application/json (an array) or application/x-ndjson")
-        batches = parsed(request_body(request, settings.max_body_bytes), parser)
+        body = request_body(request, settings.max_body_bytes)
+        batches = refuse_lone_oversize(parsed(body, parser), limits)
         try:
             tally = await publisher.publish_all(batches, request_id_var.get() or "")
         except KafkaUnavailable as exc:

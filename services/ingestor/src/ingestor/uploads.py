@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -19,7 +19,8 @@ from ingestor.files import FallbackDecoder, Format, Progress, detect_format, fil
 from ingestor.jobs import Background, JobStatus, JobStore, now
 from ingestor.parsing import Item
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
-from ingestor.spool import Received, receive
+from ingestor.quotas import Lease, Quota, key_name
+from ingestor.spool import Received, SpoolLimits, receive
 from runtime.context import request_id_var
 from runtime.errors import ApiError
 
@@ -53,12 +54,17 @@ class UploadStatus(JobStatus):
     bytes_read: int = 0
 
 
+def spool_dir(settings: IngestorSettings) -> Path:
+    return Path(settings.upload_dir or tempfile.gettempdir())
+
+
 @dataclass
 class Uploads:
     settings: IngestorSettings
     publisher: Publisher
     store: JobStore
     background: Background
+    quota: Quota
 
     async def process(
         self, job_id: str, received: Received, fmt: Format, encoding: str | None
@@ -67,7 +73,7 @@ class Uploads:
         batches = file_batches(
             received.path,
             fmt,
-            max_record_bytes=self.settings.max_record_bytes,
+            limits=self.settings.limits,
             progress=progress,
             decoder=decoder,
         )
@@ -92,7 +98,31 @@ class Uploads:
         finally:
             received.path.unlink(missing_ok=True)
 
-    async def start(self, received: Received, fmt: Format, encoding: str | None) -> str:
+    async def spool(self, request: Request) -> tuple[Received, Lease]:
+        """Spool the request's file within its key's quotas (429, 413 beyond them); the
+        lease is the caller's to release, or the job's once started."""
+        settings = self.settings
+        limits = SpoolLimits(
+            settings.max_upload_bytes, settings.max_form_fields, settings.max_form_field_bytes
+        )
+        lease = self.quota.acquire(key_name(request))
+        try:
+            return await receive(request, spool_dir(settings), limits, lease.add), lease
+        except BaseException:
+            lease.release()
+            raise
+
+    async def run(
+        self, job_id: str, received: Received, fmt: Format, encoding: str | None, lease: Lease
+    ) -> None:
+        try:
+            await self.process(job_id, received, fmt, encoding)
+        finally:
+            lease.release()
+
+    async def start(
+        self, received: Received, fmt: Format, encoding: str | None, lease: Lease
+    ) -> str:
         job = {
             "status": "processing",
             "filename": received.filename,
@@ -101,15 +131,26 @@ class Uploads:
             "request_id": request_id_var.get(),
         }
         job_id = await self.store.create(job)
-        self.background.start(self.process(job_id, received, fmt, encoding), f"upload-{job_id}")
+        work = self.run(job_id, received, fmt, encoding, lease)
+        self.background.start(work, f"upload-{job_id}")
         return job_id
+
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The file, a form field or the key's disk quota is too large"},
+    429: {"description": "The key has as many uploads in progress as it may"},
+}
 
 
 def uploads_router(uploads: Uploads) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["intake"])
-    settings = uploads.settings
 
-    @router.post("/uploads", status_code=202, summary="Upload a CSV, JSON or NDJSON file")
+    @router.post(
+        "/uploads",
+        status_code=202,
+        summary="Upload a CSV, JSON or NDJSON file",
+        responses=_REFUSALS,
+    )
     async def post_upload(
         request: Request,
         format: Annotated[Format | None, Query(description="Overrides the detected format")] = None,
@@ -119,8 +160,7 @@ def uploads_router(uploads: Uploads) -> APIRouter:
         with an id; the file is published in the background."""
         if encoding is not None:
             _check_encoding(encoding)
-        directory = Path(settings.upload_dir or tempfile.gettempdir())
-        received = await receive(request, directory, settings.max_upload_bytes)
+        received, lease = await uploads.spool(request)
         try:
             declared = received.fields.get("encoding")
             encoding = encoding or (declared and _check_encoding(declared))
@@ -128,9 +168,10 @@ def uploads_router(uploads: Uploads) -> APIRouter:
             fmt = format or detect_format(
                 received.filename, received.content_type, head_of(received.path)
             )
-            job_id = await uploads.start(received, fmt, encoding)
+            job_id = await uploads.start(received, fmt, encoding, lease)
         except BaseException:
             received.path.unlink(missing_ok=True)
+            lease.release()
             raise
         url = str(request.url_for("get_upload", upload_id=job_id).path)
         return UploadAccepted(
