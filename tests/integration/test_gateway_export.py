@@ -1,8 +1,12 @@
 """Streamed CSV and Parquet exports of current records."""
 
+import asyncio
 import csv
 import io
+import statistics
+import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pyarrow.parquet as pq
@@ -12,7 +16,7 @@ from contracts.identifiers import canonical_code
 from gateway import export
 from gateway.queries import EARLIEST, LATEST
 from runtime.clickhouse import ClickHouse
-from tests.integration.gateway_support import Row, insert, serve, settings
+from tests.integration.gateway_support import READ_KEY, Row, insert, serve, settings
 
 pytestmark = pytest.mark.integration
 
@@ -79,12 +83,64 @@ async def test_export_streams_block_by_block(clickhouse: ClickHouse, unique: str
     )
     sql = export.export_sql(well=True, field=False)
     params = {"well": canonical_code(well), "start": EARLIEST, "end": LATEST}
-    chunks = [
-        len(chunk)
-        async for chunk in export.stream(clickhouse.client, sql, params, "csv", block_rows=1000)
-    ]
-    assert len(chunks) >= 3  # 3000 rows in blocks of 1000: never one whole body
-    # a client that goes away stops the producer
-    body = export.stream(clickhouse.client, sql, params, "parquet", block_rows=1000)
-    assert await anext(body)
-    await body.aclose()
+    limits = {"max_block_size": 1000}
+    with ThreadPoolExecutor(2) as executor:
+        chunks = [
+            len(chunk)
+            async for chunk in export.stream(
+                lambda: clickhouse.client, sql, params, "csv", limits, executor
+            )
+        ]
+        assert len(chunks) >= 3  # 3000 rows in blocks of 1000: never one whole body
+        # a client that goes away stops the producer
+        body = export.stream(lambda: clickhouse.client, sql, params, "parquet", limits, executor)
+        assert await anext(body)
+        await body.aclose()
+
+
+async def series_latency(api: httpx.AsyncClient, well: str, times: int = 5) -> float:
+    """The median latency of an uncached series read (the cache is off)."""
+    took = []
+    for _ in range(times):
+        started = time.perf_counter()
+        response = await api.get(f"/api/v1/wells/{well}/production?granularity=day")
+        took.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    return statistics.median(took)
+
+
+async def test_a_series_read_keeps_its_latency_while_16_exports_stream(
+    clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    well, bulk = f"W{unique}", f"B{unique}"
+    await insert(clickhouse, [Row(well, f"2024-01-{d:02d}", oil_bbl=1.0) for d in range(1, 29)])
+    await insert(
+        clickhouse,
+        [
+            Row(f"{bulk}-{w}", f"2023-{m:02d}", field_code=f"F{unique}", oil_bbl=1.0)
+            for w in range(800)
+            for m in range(1, 13)
+        ],
+    )
+    keys = [{"name": f"reader-{unique}", "key": READ_KEY, "scopes": ["read"]}]
+    config = settings(api_keys=keys, cache_ttl_seconds=0, export_max_per_key=16)
+    async with serve(config) as api:
+        alone = await series_latency(api, well)
+
+        async def slow_export() -> int:
+            # a slow client: it reads a chunk, then takes its time
+            url = f"/api/v1/export?format=csv&field_code=F{unique}"
+            async with api.stream("GET", url) as response:
+                assert response.status_code == 200
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    await asyncio.sleep(0.05)
+                return size
+
+        exports = [asyncio.create_task(slow_export()) for _ in range(16)]
+        await asyncio.sleep(0.3)
+        loaded = await series_latency(api, well)
+        assert not all(task.done() for task in exports)  # still streaming meanwhile
+        assert all(size > 0 for size in await asyncio.gather(*exports))
+    assert loaded < 3 * alone + 0.2, (alone, loaded)

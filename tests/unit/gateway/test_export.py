@@ -1,8 +1,8 @@
-"""An export whose client goes away gives its executor thread back (no infrastructure)."""
+"""Exports run on an executor of their own: a stalled one holds no thread of the
+default executor, which every other ClickHouse call uses (no infrastructure)."""
 
 import asyncio
 import contextlib
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +13,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from gateway import export
+from runtime.errors import ApiError
 
 T = TypeVar("T")
 
@@ -50,37 +51,43 @@ class OneWorker(ThreadPoolExecutor):
         return super().submit(run)
 
 
-async def abandon_then_probe(client: StalledClickHouse, executor: OneWorker) -> str:
-    body = export.stream(cast(Client, client), "SELECT 1", {}, "csv", block_rows=10)
+async def stall_then_probe(client: StalledClickHouse, executor: OneWorker) -> str:
+    exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
+    body = export.stream(lambda: cast(Client, client), "SELECT 1", {}, "csv", {}, exports)
     waiting = asyncio.ensure_future(anext(body))
-    await asyncio.wait_for(executor.started.wait(), timeout=5)
-    waiting.cancel()  # what Starlette does when the client disconnects
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
-    # every ClickHouse call runs on the default executor: its one worker must be free
-    probe = asyncio.get_running_loop().run_in_executor(None, lambda: "ran")
-    return await asyncio.wait_for(probe, timeout=5)
+    try:
+        # the export waits on ClickHouse, and every other call still finds the default
+        # executor's one worker free
+        probe = asyncio.get_running_loop().run_in_executor(None, lambda: "ran")
+        return await asyncio.wait_for(probe, timeout=5)
+    finally:
+        waiting.cancel()  # what Starlette does when the client disconnects
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        await body.aclose()
+        client.release.set()
+        exports.shutdown(wait=True)
 
 
-def test_cancelled_export_frees_the_default_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stalled_export_leaves_the_default_executor_free() -> None:
     client = StalledClickHouse()
-    # each export's queue, so a getter left blocked can be freed and the test end
-    queues: list[queue.Queue[bytes | BaseException | None]] = []
-    produce = export._produce
-
-    def kept(*args: Any) -> None:
-        queues.append(args[5].out)
-        produce(*args)
-
-    monkeypatch.setattr(export, "_produce", kept)
     # a loop of its own, so the shared test loop keeps its default executor
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
         executor = OneWorker(runner.get_loop())
         runner.get_loop().set_default_executor(executor)
-        try:
-            assert runner.run(abandon_then_probe(client, executor)) == "ran"
-        finally:
-            client.release.set()
-            for out in queues:
-                with contextlib.suppress(queue.Full):
-                    out.put_nowait(None)
+        assert runner.run(stall_then_probe(client, executor)) == "ran"
+
+
+def test_exports_beyond_the_per_key_limit_answer_429() -> None:
+    exports = export.Exports(lambda: cast(Client, None), workers=1, per_key=1)
+    try:
+        release = exports.claim("key:a")
+        with pytest.raises(ApiError) as refused:
+            exports.claim("key:a")
+        assert (refused.value.status, refused.value.code) == (429, "rate_limited")
+        assert refused.value.headers == {"Retry-After": "5"}
+        exports.claim("key:b")()  # another key is not held back
+        release()
+        exports.claim("key:a")()
+    finally:
+        exports.close()

@@ -44,6 +44,9 @@ def connect(url: str, *, ca_file: Path | None = None) -> Client:
         password=unquote(parts.password or ""),
         database=parts.path.lstrip("/") or "default",
         secure=parts.scheme == "https",
+        # no session: a session runs one query at a time, and a client's queries run
+        # concurrently (the gateway's threads share them)
+        autogenerate_session_id=False,
         verify=True,
         ca_cert=str(ca_file) if ca_file else None,
         compress=False,
@@ -63,7 +66,9 @@ def is_transient(exc: BaseException) -> bool:
 
 class ClickHouse:
     """Async facade over a sync client: each call runs in a worker thread and is retried
-    with jittered exponential backoff while the failure is transient."""
+    with jittered exponential backoff while the failure is transient. ``limits`` are
+    query settings every query and command carries (e.g. ``max_execution_time``); a
+    call's own settings win."""
 
     def __init__(
         self,
@@ -71,10 +76,15 @@ class ClickHouse:
         *,
         retry_for: float = 60.0,
         on_retry: Callable[[BaseException], None] | None = None,
+        limits: dict[str, Any] | None = None,
     ) -> None:
         self.client = client
         self._retry_for = retry_for
         self._on_retry = on_retry
+        self._limits = limits or {}
+
+    def _settings(self, settings: Any) -> Any:
+        return {**self._limits, **(settings or {})} if self._limits else settings
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         on_retry = self._on_retry
@@ -97,18 +107,24 @@ class ClickHouse:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def command(self, sql: str, parameters: Any = None, settings: Any = None) -> Any:
-        return await self._run(self.client.command, sql, parameters=parameters, settings=settings)
+        return await self._run(
+            self.client.command, sql, parameters=parameters, settings=self._settings(settings)
+        )
 
     async def rows(
         self, sql: str, parameters: Any = None, settings: Any = None
     ) -> list[tuple[Any, ...]]:
-        result = await self._run(self.client.query, sql, parameters=parameters, settings=settings)
+        result = await self._run(
+            self.client.query, sql, parameters=parameters, settings=self._settings(settings)
+        )
         return [tuple(row) for row in result.result_rows]
 
     async def named_rows(
         self, sql: str, parameters: Any = None, settings: Any = None
     ) -> list[dict[str, Any]]:
-        result = await self._run(self.client.query, sql, parameters=parameters, settings=settings)
+        result = await self._run(
+            self.client.query, sql, parameters=parameters, settings=self._settings(settings)
+        )
         return list(result.named_results())
 
     async def insert(

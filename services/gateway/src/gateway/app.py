@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -56,6 +57,24 @@ async def stop_kafka(task: "asyncio.Task[None]", clients: Clients) -> None:
         clients.broker = None
 
 
+def open_clickhouse(settings: GatewaySettings, clients: Clients, stack: AsyncExitStack) -> None:
+    """The reads' pool, each client with the per-query limits, and the exports' own."""
+    limits = {
+        "max_execution_time": settings.query_max_execution_seconds,
+        "max_result_rows": settings.query_max_result_rows,
+        "result_overflow_mode": "throw",
+    }
+    make = functools.partial(connect, settings.clickhouse_url, ca_file=settings.clickhouse_ca_file)
+    for _client in range(settings.clickhouse_pool_size):
+        ch = ClickHouse(make(), retry_for=settings.clickhouse_retry_seconds, limits=limits)
+        clients.pool.append(ch)
+        stack.callback(ch.close)
+    clients.exports = export.Exports(
+        make, workers=settings.export_workers, per_key=settings.export_max_per_key
+    )
+    stack.callback(clients.exports.close)
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or load(GatewaySettings)
     clients = Clients(
@@ -67,17 +86,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            for _client in range(settings.clickhouse_pool_size):
-                client = connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file)
-                clients.pool.append(ClickHouse(client, retry_for=settings.clickhouse_retry_seconds))
-                stack.callback(clients.pool[-1].close)
+            open_clickhouse(settings, clients, stack)
             # connects on first use: the gateway starts, and reads go on, without Redis
             clients.redis = redis_client.connect(settings.redis_url, ca_file=settings.redis_ca_file)
             stack.push_async_callback(clients.redis.aclose)
             kafka_task = asyncio.create_task(connect_kafka(settings, clients))
             stack.push_async_callback(stop_kafka, kafka_task, clients)
             yield
-        clients.redis = None
+        clients.redis = clients.exports = None
         clients.pool.clear()
         clients.reset()
 

@@ -57,6 +57,28 @@ class GatewaySettings(RateLimitedSettings):
     export_block_rows: int = Field(
         default=65_536, ge=1_000, description="Rows per streamed block of an export."
     )
+    export_workers: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Exports streaming at once, on threads (and ClickHouse clients) of "
+        "their own; more wait for a free one. Reads never wait behind exports.",
+    )
+    export_max_per_key: int = Field(
+        default=2, ge=1, description="Exports one API key may run at once (429 beyond)."
+    )
+    export_max_execution_seconds: int = Field(
+        default=3_600, ge=1, description="ClickHouse's `max_execution_time` for an export."
+    )
+    query_max_execution_seconds: int = Field(
+        default=30, ge=1, description="ClickHouse's `max_execution_time` for every other read."
+    )
+    query_max_result_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="ClickHouse's `max_result_rows` for every read but exports "
+        "(`result_overflow_mode=throw`): a query that would return more fails.",
+    )
     replay_max_ids: int = Field(
         default=1_000, ge=1, description="Dead letters one replay request may republish."
     )

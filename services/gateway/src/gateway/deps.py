@@ -1,9 +1,8 @@
 """Clients the lifespan builds and the routes use."""
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from clickhouse_connect.driver.client import Client
 from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
@@ -13,6 +12,9 @@ from gateway.queries import Queries
 from runtime.clickhouse import ClickHouse
 from runtime.errors import RETRY_AFTER, ApiError
 from runtime.ratelimit import RateLimiter
+
+if TYPE_CHECKING:  # export's routes import these clients
+    from gateway.export import Exports
 
 
 def kafka_unavailable() -> ApiError:
@@ -25,10 +27,11 @@ class Clients:
 
     cache_ttl: int
     cache_max_bytes: int = 1_048_576
-    # reads take turns over these; the first also serves exports and health checks
+    # reads take turns over these; the first also serves health checks
     pool: list[ClickHouse] = field(default_factory=list)
     redis: Redis | None = None
     broker: KafkaBroker | None = None
+    exports: "Exports | None" = None
     rate_limit: tuple[int, float] = (0, 60.0)
     _limiter: RateLimiter | None = field(default=None, init=False)
     _turn: int = field(default=0, init=False)
@@ -38,9 +41,10 @@ class Clients:
             raise ApiError(503, "the gateway is starting")
         return self.pool[0]
 
-    def client(self) -> Client:
-        """The sync client, for streaming in a worker thread."""
-        return self._ch().client
+    def exporter(self) -> "Exports":
+        if self.exports is None:
+            raise ApiError(503, "the gateway is starting")
+        return self.exports
 
     def queries(self) -> Queries:
         """Reads on the next client of the pool, so concurrent requests run in parallel."""

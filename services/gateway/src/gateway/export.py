@@ -3,14 +3,21 @@
 ClickHouse streams Arrow blocks; a worker thread encodes each block and hands the bytes
 over a small bounded queue, so memory holds a few blocks at most however large the
 export, and a client that stops reading stops the query.
+
+Exports run apart from everything else (``Exports``): on an executor of their own, with
+``export_workers`` threads each holding its own ClickHouse client, and the response
+waits on an asyncio queue, not on a thread. So however many exports stream, reads,
+their ClickHouse clients and the readiness ping (the default executor) never wait
+behind them. Each key runs at most ``export_max_per_key`` at once (429 beyond).
 """
 
 import asyncio
-import contextlib
+import concurrent.futures
 import io
-import queue
 import threading
-from collections.abc import AsyncGenerator, Iterator
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal
 
@@ -26,6 +33,8 @@ from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.metrics import EXPORTED_ROWS
 from gateway.params import CodeFilter, From, To, bounds, errors, guard
+from runtime.errors import RETRY_AFTER, ApiError
+from runtime.ratelimit import client_key
 
 Format = Literal["csv", "parquet"]
 MEDIA_TYPES: Final[dict[Format, str]] = {
@@ -110,31 +119,34 @@ def encode(batches: Iterator[pa.RecordBatch], fmt: Format) -> Iterator[bytes]:
 class _Handoff:
     """The small bounded queue from the worker thread, and the flag that stops it."""
 
-    out: "queue.Queue[bytes | BaseException | None]" = field(
-        default_factory=lambda: queue.Queue(maxsize=4)
+    loop: asyncio.AbstractEventLoop
+    out: "asyncio.Queue[bytes | BaseException | None]" = field(
+        default_factory=lambda: asyncio.Queue(maxsize=4)
     )
     stop: threading.Event = field(default_factory=threading.Event)
 
     def put(self, item: bytes | BaseException | None) -> None:
+        """Wait (in the worker) for room in the queue, or for the stop."""
+        done = asyncio.run_coroutine_threadsafe(self.out.put(item), self.loop)
         while not self.stop.is_set():
             try:
-                self.out.put(item, timeout=0.5)
+                done.result(timeout=0.5)
                 return
-            except queue.Full:
+            except concurrent.futures.TimeoutError:
                 continue
+        done.cancel()
 
 
 def _produce(
-    client: Client,
+    client: Callable[[], Client],
     sql: str,
     params: dict[str, Any],
     fmt: Format,
-    block_rows: int,
+    settings: dict[str, Any],
     handoff: _Handoff,
 ) -> None:
     try:
-        settings = {"max_block_size": block_rows}
-        with client.query_arrow_stream(sql, parameters=params, settings=settings) as stream:
+        with client().query_arrow_stream(sql, parameters=params, settings=settings) as stream:
             for chunk in encode(iter(stream), fmt):
                 if handoff.stop.is_set():
                     return
@@ -146,15 +158,20 @@ def _produce(
 
 
 async def stream(
-    client: Client, sql: str, params: dict[str, Any], fmt: Format, block_rows: int
+    client: Callable[[], Client],
+    sql: str,
+    params: dict[str, Any],
+    fmt: Format,
+    settings: dict[str, Any],
+    executor: Executor,
 ) -> AsyncGenerator[bytes]:
-    handoff = _Handoff()
-    args = (client, sql, params, fmt, block_rows, handoff)
-    worker = threading.Thread(target=_produce, args=args, name="export", daemon=True)
-    worker.start()
+    """The file's chunks; ``client`` is called in the worker thread for its client."""
+    handoff = _Handoff(asyncio.get_running_loop())
+    args = (client, sql, params, fmt, settings, handoff)
+    asyncio.get_running_loop().run_in_executor(executor, _produce, *args)
     try:
         while True:
-            item = await asyncio.to_thread(handoff.out.get)
+            item = await handoff.out.get()
             if item is None:
                 return
             if isinstance(item, BaseException):
@@ -162,11 +179,56 @@ async def stream(
             yield item
     finally:
         handoff.stop.set()
-        # a getter cancelled mid-wait still blocks its executor thread, the one every
-        # ClickHouse call shares, and the stopped producer puts nothing more: wake it.
-        # A full queue has no getter waiting.
-        with contextlib.suppress(queue.Full):
-            handoff.out.put_nowait(None)
+
+
+class Exports:
+    """The exports' executor, one ClickHouse client per worker thread (made on first
+    use, so an export that finds ClickHouse away fails alone), and the running count
+    of each key."""
+
+    def __init__(self, connect: Callable[[], Client], workers: int, per_key: int) -> None:
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="export")
+        self._connect = connect
+        self._local = threading.local()
+        self._made: list[Client] = []
+        self._per_key = per_key
+        self._running: Counter[str] = Counter()
+
+    def client(self) -> Client:
+        """This worker thread's client."""
+        made: Client | None = getattr(self._local, "client", None)
+        if made is None:
+            made = self._local.client = self._connect()
+            self._made.append(made)
+        return made
+
+    def claim(self, key: str) -> Callable[[], None]:
+        """One export of ``key`` more, or 429; returns its release."""
+        if self._running[key] >= self._per_key:
+            message = f"at most {self._per_key} exports at once per key"
+            raise ApiError(429, message, headers={"Retry-After": RETRY_AFTER})
+        self._running[key] += 1
+
+        def release() -> None:
+            self._running[key] -= 1
+
+        return release
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for made in self._made:
+            made.close()
+
+
+async def _released(
+    body: AsyncGenerator[bytes], release: Callable[[], None]
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        release()
+        await body.aclose()
 
 
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
@@ -200,7 +262,14 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         if field_code:
             params["field"] = field_code
         query = export_sql(well=bool(well_code), field=bool(field_code))
-        body = stream(clients.client(), query, params, fmt, settings.export_block_rows)
+        exports = clients.exporter()
+        release = exports.claim(client_key(request))
+        limits = {
+            "max_block_size": settings.export_block_rows,
+            "max_execution_time": settings.export_max_execution_seconds,
+        }
+        chunks = stream(exports.client, query, params, fmt, limits, exports.executor)
+        body = _released(chunks, release)
         headers = {
             **extra_headers(request),
             "Content-Disposition": f'attachment; filename="production.{fmt}"',
