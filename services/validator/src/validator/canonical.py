@@ -28,7 +28,7 @@ from validator.normalize import (
     total_from_rate,
     unit_of,
 )
-from validator.rules import Findings, Flag, Policy, check_rate
+from validator.rules import Findings, Flag, Policy, check_rate, check_rates
 
 #: (stream, name in ``volumes``, rate field, canonical total field)
 STREAMS: Final = (
@@ -138,9 +138,7 @@ def measure(
     its rate, each rate held to its ceiling; no totals over a period of no days."""
     if volumes:
         return _with_volumes(days_on, rates, volumes, days, policy, out)
-    for (quantity, rate_field), rate in zip(_RATE_FIELDS, rates):  # noqa: B905  # four
-        if rate is not None:
-            check_rate(quantity, rate_field, rate, policy, out)
+    check_rates(_RATE_FIELDS, rates, policy, out)
     totals = (*map(total_from_rate, rates, repeat(days)),) if days else _NONE
     return Measured(days_on, rates, totals, {})  # type: ignore[arg-type]
 
@@ -158,7 +156,7 @@ def _with_volumes(
     kept: list[float | None] = []
     totals: list[float | None] = []
     original: dict[str, OriginalValue] = {}
-    for (quantity, name, rate_field, _), sent_rate in zip(STREAMS, rates, strict=True):
+    for (quantity, name, rate_field, _), sent_rate in zip(STREAMS, rates):  # noqa: B905
         rate, total = sent_rate, None
         volume = volumes.get(name)
         if volume is not None:

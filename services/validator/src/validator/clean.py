@@ -130,12 +130,12 @@ class CleanPath:
         days_on = raw.days_on_production
         if days_on.__class__ is str:
             days_on = _number(days_on)
-        rates = _rates_of(raw)
-        if str in map(type, rates):
-            rates = (*map(_number, rates),)
+        oil, gas, water, liquids = _rates_of(raw)
+        if str in (oil.__class__, gas.__class__, water.__class__, liquids.__class__):
+            oil, gas, water, liquids = _number(oil), _number(gas), _number(water), _number(liquids)
         policy, out = self._policy, self._findings
         check_producing_time(days_on, days, policy, out)
-        measured = measure(days_on, rates, raw.volumes, days, policy, out)
+        measured = measure(days_on, (oil, gas, water, liquids), raw.volumes, days, policy, out)
         check_totals(measured.totals, days_on, out)
         check_revision(raw.revision, out)
         if out.flags or out.errors:

@@ -6,7 +6,7 @@ from settings through ``Policy``; rules that decide whether a record can be read
 (``adjustable=False``) always reject.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -149,6 +149,20 @@ def check_rate(
     limit = policy.ceilings[quantity]
     if abs(rate) > limit:
         out.add(ErrorCode.RATE_CEILING_EXCEEDED, name, value=rate, limit=limit)
+
+
+def check_rates(
+    fields: Sequence[tuple[Quantity, str]],
+    rates: Sequence[float | None],
+    policy: Policy,
+    out: Findings,
+) -> None:
+    """``check_rate`` of each rate, with its (stream, field) in ``fields``; asked only of a
+    rate it has something to say of (negative, or beyond its ceiling)."""
+    ceilings = policy.ceilings
+    for (quantity, name), rate in zip(fields, rates):  # noqa: B905  # strict= costs a call
+        if rate is not None and not 0 <= rate <= ceilings[quantity]:
+            check_rate(quantity, name, rate, policy, out)
 
 
 def check_totals(totals: tuple[float | None, ...], days_on: float | None, out: Findings) -> None:
