@@ -1,8 +1,15 @@
-"""Local mode: a real Kafka broker, Redis, the embedded ClickHouse engine and all four
-services in one process (the embedded engine allows one process per data directory).
+"""Local mode: a real Kafka broker, Redis, ClickHouse and the four services, each its own
+process with the entry point and settings of its container, under a supervisor that
+restarts a process that dies (``wellstream.supervisor``).
 
-Data is kept under ``.data/`` so a restart resumes where it stopped. Ctrl-C stops
-everything, the broker included.
+The embedded ClickHouse engine (``chdb://``, the default) allows one process per data
+directory, so the writer and the gateway then share one (``wellstream serve``); with a
+ClickHouse server (``http(s)://``) they run apart too. ``--scale validator=2`` runs two
+validators in one consumer group; replica ``i`` (from 0) serves HTTP on its service's
+port plus ``10 * i``.
+
+Data is kept under ``.data/`` so a restart resumes where it stopped. Ctrl-C (or SIGTERM)
+stops everything, the broker included.
 """
 
 from __future__ import annotations
@@ -12,21 +19,27 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import orjson
-import uvicorn
-from fastapi import FastAPI
 
-from runtime import logs
-from runtime.http import freeze_objects
 from wellstream import infra
+from wellstream.embedded import ORDER
+from wellstream.supervisor import Spec, Supervisor
 
 DATA = Path(os.environ.get("WELLSTREAM_DATA_DIR", infra.ROOT / ".data")).resolve()
 KAFKA_PORT = int(os.environ.get("WELLSTREAM_LOCAL_KAFKA_PORT", "9092"))
 REDIS_PORT = int(os.environ.get("WELLSTREAM_LOCAL_REDIS_PORT", "6379"))
-PORTS = {"gateway": 8000, "ingestor": 8001, "validator": 8002, "writer": 8003}
+#: Each service's HTTP port, ``WELLSTREAM_LOCAL_<SERVICE>_PORT`` to change it.
+PORTS = {
+    name: int(os.environ.get(f"WELLSTREAM_LOCAL_{name.upper()}_PORT", port))
+    for name, port in {"gateway": 8000, "ingestor": 8001, "validator": 8002, "writer": 8003}.items()
+}
+#: Replica ``i`` of a service listens on its port + ``REPLICA_PORT_STEP * i``.
+REPLICA_PORT_STEP = 10
+STATUS_FILE = DATA / "run" / "services.json"
 
 
 @contextlib.contextmanager
@@ -39,7 +52,6 @@ def infrastructure() -> Iterator[None]:
         if "WELLSTREAM_REDIS_URL" not in os.environ:
             url = stack.enter_context(infra.redis(DATA / "redis", REDIS_PORT))
             os.environ["WELLSTREAM_REDIS_URL"] = url
-        os.environ.setdefault("WELLSTREAM_CLICKHOUSE_URL", f"chdb://{DATA / 'clickhouse'}")
         yield
 
 
@@ -66,41 +78,87 @@ def dev_api_key() -> str:
     return key
 
 
-def build_apps() -> dict[str, FastAPI]:
-    from gateway.app import create_app as gateway_app
-    from gateway.config import GatewaySettings
-    from ingestor.app import create_app as ingestor_app
-    from ingestor.config import IngestorSettings
-    from runtime.settings import load
-    from validator.app import create_app as validator_app
-    from validator.config import ValidatorSettings
-    from writer.app import create_app as writer_app
-    from writer.config import WriterSettings
-
-    # The writer starts first in the list: it applies migrations at start-up.
-    return {
-        "writer": writer_app(load(WriterSettings, port=PORTS["writer"])),
-        "validator": validator_app(load(ValidatorSettings, port=PORTS["validator"])),
-        "ingestor": ingestor_app(load(IngestorSettings, port=PORTS["ingestor"])),
-        "gateway": gateway_app(load(GatewaySettings, port=PORTS["gateway"])),
-    }
+def embedded_clickhouse() -> bool:
+    return os.environ["WELLSTREAM_CLICKHOUSE_URL"].startswith("chdb://")
 
 
-def banner(key: str) -> str:
+def check_scale(scale: Mapping[str, int]) -> None:
+    """Raise ValueError for a scale local mode cannot run."""
+    for name, count in scale.items():
+        if name not in PORTS or count < 1:
+            raise ValueError(f"--scale takes SERVICE=N, N >= 1, SERVICE one of {', '.join(ORDER)}")
+        if count > 1 and name in ("writer", "gateway") and embedded_clickhouse():
+            raise ValueError(
+                f"the embedded ClickHouse allows one {name}: set WELLSTREAM_CLICKHOUSE_URL "
+                "to a ClickHouse server to scale the writer or the gateway"
+            )
+
+
+def command(script: str, module: str) -> list[str]:
+    """The console script ``script`` beside this interpreter (as in the image), else the
+    same ``main`` through the interpreter."""
+    path = Path(sys.executable).parent / script
+    if path.exists():
+        return [str(path)]
+    return [sys.executable, "-c", f"import sys; from {module} import main; sys.exit(main())"]
+
+
+def replicas(name: str, scale: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The replicas of service ``name``: its own name when alone, else ``name-1``, ..."""
+    count = scale.get(name, 1)
+    return [
+        (name if count == 1 else f"{name}-{i + 1}", PORTS[name] + REPLICA_PORT_STEP * i)
+        for i in range(count)
+    ]
+
+
+def topology(scale: Mapping[str, int], environ: Mapping[str, str]) -> list[Spec]:
+    """The processes to run, in start order: the writer first (it applies migrations)."""
+    env = {"WELLSTREAM_HOST": "127.0.0.1", "WELLSTREAM_LOG_JSON": "false", **environ}
+    env["PYTHONUNBUFFERED"] = "1"
+    specs: list[Spec] = []
+    separate = list(ORDER)
+    if env["WELLSTREAM_CLICKHOUSE_URL"].startswith("chdb://"):
+        pair = [f"{name}={PORTS[name]}" for name in ("writer", "gateway")]
+        argv = [*command("wellstream", "wellstream.cli"), "serve", *pair]
+        ports = (PORTS["writer"], PORTS["gateway"])
+        specs.append(Spec("writer+gateway", argv, env, ports))
+        separate = ["validator", "ingestor"]
+    spool = Path(env.get("WELLSTREAM_UPLOAD_DIR", DATA / "uploads"))
+    for service in separate:
+        for name, port in replicas(service, scale):
+            own = {**env, "WELLSTREAM_PORT": str(port)}
+            if service == "ingestor":  # a replica's spool is its own: it empties it at start
+                own["WELLSTREAM_UPLOAD_DIR"] = str(spool / name)
+            specs.append(
+                Spec(name, command(f"wellstream-{service}", f"{service}.app"), own, (port,))
+            )
+    return specs
+
+
+def _where(name: str, port: int) -> str:
+    path = "docs" if name.startswith(("gateway", "ingestor")) else "health/ready"
+    return f"  {name:<14} http://127.0.0.1:{port}/{path}"
+
+
+def banner(key: str, specs: list[Spec]) -> str:
+    lines = []
+    for spec in specs:
+        names = spec.name.split("+")
+        lines += [_where(name, port) for name, port in zip(names, spec.ports, strict=True)]
     record = '[{"well_code": "7-MRL-123D-RJS", "production_period": "2024-01", '
     record += (
         '"oil_production_kbd": 1.25, "gas_production_mmcfd": 3.1, "water_production_kbd": 0.4}]'
     )
+    listing = "\n".join(lines)
     return f"""
 wellstream is running (data in {DATA})
-  gateway    http://127.0.0.1:{PORTS["gateway"]}/docs
-  ingestor   http://127.0.0.1:{PORTS["ingestor"]}/docs
-  validator  http://127.0.0.1:{PORTS["validator"]}/health/ready
-  writer     http://127.0.0.1:{PORTS["writer"]}/health/ready
-  kafka      {os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]}
-  redis      {os.environ["WELLSTREAM_REDIS_URL"]}
-  clickhouse {os.environ["WELLSTREAM_CLICKHOUSE_URL"]}
-  API key    {key}   (all scopes; kept in {DATA / "dev-api-key"})
+{listing}
+  kafka          {os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]}
+  redis          {os.environ["WELLSTREAM_REDIS_URL"]}
+  clickhouse     {os.environ["WELLSTREAM_CLICKHOUSE_URL"]}
+  API key        {key}   (all scopes; kept in {DATA / "dev-api-key"})
+  processes      {STATUS_FILE} (pids; restarts are logged)
 
 Send a record, then read it back:
   curl -s -X POST http://127.0.0.1:{PORTS["ingestor"]}/api/v1/records \\
@@ -113,64 +171,41 @@ Ctrl-C stops everything.
 """
 
 
-class _Server(uvicorn.Server):
-    """A server among several in one process: ``serve`` handles the signals once for
-    all of them. (Each uvicorn server installs its own handlers and raises the signal
-    again once it stopped; with four of them, one Ctrl-C stopped one server and the
-    signal raised again cancelled the others mid-shutdown, hanging the exit.)"""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def serve(apps: dict[str, FastAPI], key: str) -> None:
-    servers: list[uvicorn.Server] = []
-    for name, app in apps.items():
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=PORTS[name], log_config=None, lifespan="on"
-        )
-        servers.append(_Server(config))
-
-    def stop() -> None:  # every server shuts down gracefully, however many signals come
-        for server in servers:
-            server.should_exit = True
-
+async def supervise(specs: list[Spec], key: str) -> None:
+    """Run ``specs`` until SIGINT or SIGTERM, then stop every process."""
+    supervisor = Supervisor(specs, STATUS_FILE)
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    # Start the writer first so migrations exist before anything reads.
-    first = asyncio.create_task(servers[0].serve())
-    await _started(servers[:1], [first])
-    rest = [asyncio.create_task(s.serve()) for s in servers[1:]]
-    await _started(servers[1:], rest)
-    freeze_objects()
-    print(banner(key), flush=True)
-    await asyncio.gather(first, *rest)
-
-
-async def _started(servers: list[uvicorn.Server], tasks: list[asyncio.Task[None]]) -> None:
-    # uvicorn exposes only a flag for "started"; poll it, and stop waiting if one failed.
-    while not all(s.started for s in servers):
-        if any(t.done() for t in tasks):
-            await asyncio.gather(*tasks)  # re-raises the start-up failure
-            return
-        await asyncio.sleep(0.1)
+        loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.create_task(supervisor.start())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and not stop.is_set():
+        if not starting.result():
+            supervisor.say("not every service listens yet; see the log above")
+        print(banner(key, specs), flush=True)
+    await stopped
+    starting.cancel()
+    supervisor.say("stopping")
+    await supervisor.stop()
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run() -> None:
+def run(scale: Mapping[str, int] | None = None) -> None:
     # SIGTERM (a supervisor, `timeout`) stops everything as Ctrl-C does, broker included:
-    # while the services start, both interrupt; while they run, `serve` handles both.
+    # while the infrastructure starts, both interrupt; then `supervise` handles both.
     signal.signal(signal.SIGTERM, _interrupt)
-    logs.configure(os.environ.get("WELLSTREAM_LOG_LEVEL", "INFO"), json=False)
+    scale = dict(scale or {})
+    os.environ.setdefault("WELLSTREAM_CLICKHOUSE_URL", f"chdb://{DATA / 'clickhouse'}")
+    check_scale(scale)
     with infrastructure():
         key = dev_api_key()
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(build_apps(), key))
+            asyncio.run(supervise(topology(scale, os.environ), key))
         # Stopping: a repeated Ctrl-C (``uv run`` forwards the terminal's, so one press
         # can arrive twice) must not cut the broker's and Redis' stop short.
         for sig in (signal.SIGINT, signal.SIGTERM):
