@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from contracts import DeadLetter, ErrorDetail
-from contracts.deadletters import PAYLOAD_CAP_BYTES
+from contracts.deadletters import ERRORS_CAP, MESSAGE_CAP_CHARS, PAYLOAD_CAP_BYTES
 
 ERRORS = [ErrorDetail(code="unparseable_json", message="record longer than 262144 bytes")]
 SLACK = 4096  # what the letter holds besides its payload: stage, errors, times
@@ -66,3 +66,13 @@ def test_replay_time_survives_a_round_trip() -> None:
     stamped = letter.model_copy(update={"accepted_at_ms": 1_700_000_000_000})
     again = DeadLetter.model_validate_json(stamped.model_dump_json())
     assert again.accepted_at_ms == 1_700_000_000_000
+
+
+def test_errors_that_quote_a_huge_value_are_cut() -> None:
+    huge = "x" * 1_000_000
+    errors = [ErrorDetail(field=f"volumes.{huge}", code="invalid_value", message=huge)] * 500
+    letter = DeadLetter.for_payload(b"{}", stage="validator", errors=errors)
+    assert len(letter.errors) == ERRORS_CAP
+    assert all(len(e.message) <= MESSAGE_CAP_CHARS for e in letter.errors)
+    assert all(len(e.field or "") <= MESSAGE_CAP_CHARS for e in letter.errors)
+    assert len(letter.model_dump_json()) < 2 * ERRORS_CAP * (MESSAGE_CAP_CHARS + 100)

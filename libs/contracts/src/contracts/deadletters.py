@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field
 #: What a dead letter keeps of its payload at most, in bytes of its encoded JSON text
 #: (escaping included): a dead letter stays far below any producer's request size.
 PAYLOAD_CAP_BYTES = 16 * 1024
+#: What a dead letter keeps of each error's message, in characters, and how many errors:
+#: a message may quote the value it refuses, of any size.
+MESSAGE_CAP_CHARS = 1_000
+ERRORS_CAP = 100
 
 
 class ErrorCode(StrEnum):
@@ -29,6 +33,11 @@ class ErrorCode(StrEnum):
     INSERT_REJECTED = "insert_rejected"
     RECORD_TOO_LARGE = "record_too_large"
     LIMIT_EXCEEDED = "limit_exceeded"  # nested too deep, too many fields, a field too long
+    #: A stage failed on this message alone (a batch split down to it), not on bad data
+    #: it could name; replay it once the stage is fixed.
+    PROCESSING_FAILED = "processing_failed"
+    #: What a stage would publish for this message is over the producer's request size.
+    MESSAGE_TOO_LARGE = "message_too_large"
 
 
 class ErrorDetail(BaseModel):
@@ -78,7 +87,8 @@ class DeadLetter(BaseModel):
         cap_bytes: int = PAYLOAD_CAP_BYTES,
     ) -> "DeadLetter":
         """Keep the original bytes as text when they are UTF-8, else base64; either cut
-        so that its encoded form fits in ``cap_bytes``."""
+        so that its encoded form fits in ``cap_bytes``. Errors are kept up to
+        ``ERRORS_CAP``, each message up to ``MESSAGE_CAP_CHARS``."""
         try:
             text: str | None = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -91,7 +101,7 @@ class DeadLetter(BaseModel):
             truncated, kept, encoded = len(kept_raw) < len(raw), None, _b64(kept_raw)
         return cls(
             stage=stage,
-            errors=errors,
+            errors=[_bounded(error) for error in errors[:ERRORS_CAP]],
             source=source,
             line=line,
             failed_at=datetime.now(UTC),
@@ -107,6 +117,14 @@ class DeadLetter(BaseModel):
         if self.payload is not None:
             return self.payload.encode("utf-8")
         return base64.b64decode(self.payload_base64 or "")
+
+
+def _bounded(error: ErrorDetail) -> ErrorDetail:
+    if len(error.message) <= MESSAGE_CAP_CHARS and len(error.field or "") <= MESSAGE_CAP_CHARS:
+        return error
+    field = error.field[:MESSAGE_CAP_CHARS] if error.field else error.field
+    message = error.message[: MESSAGE_CAP_CHARS - 1] + "…"
+    return ErrorDetail(field=field, code=error.code, message=message)
 
 
 def _b64(raw: bytes) -> str:
