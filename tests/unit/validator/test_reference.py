@@ -6,8 +6,9 @@ import pytest
 
 from contracts.records import decode_canonical, encode
 from tests.unit.validator.conftest import NOW, good, message
+from validator.enrich import WellRef
 from validator.pipeline import process_batch
-from validator.reference import read_wells
+from validator.reference import ReferenceStore, read_wells
 from validator.rules import Policy
 
 
@@ -50,3 +51,31 @@ def test_a_bad_reference_row_is_named(tmp_path: Path) -> None:
     path.write_text('[{"well_code": "1"}, {"operator": "x"}]', encoding="utf-8")
     with pytest.raises(ValueError, match="row 2"):
         read_wells(path)
+
+
+class _Redis:
+    """An in-memory stand-in for what the store asks of Redis: ``mget``."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    async def mget(self, keys: list[str]) -> list[str | None]:
+        return [self.values.get(key) for key in keys]
+
+
+async def test_the_reference_cache_is_bounded_in_bytes() -> None:
+    wells = {
+        f"W{i}": WellRef(well_code=f"W{i}", operator="o" * 10_000, basin="b" * 10_000)
+        for i in range(200)
+    }
+    redis = _Redis({f"p:{code}": ref.model_dump_json() for code, ref in wells.items()})
+    store = ReferenceStore(redis, prefix="p:", max_bytes=1_000_000)  # type: ignore[arg-type]
+    for start in range(0, 200, 20):
+        found = await store.lookup(f"W{i}" for i in range(start, start + 20))
+        assert found == {f"W{i}": wells[f"W{i}"] for i in range(start, start + 20)}
+    assert 0 < store.cached_bytes <= 1_000_000
+    assert store.cached_bytes == sum(size for _, _, size in store._cache.values())
+    assert 20 < len(store._cache) < 100
+    assert "W199" in store._cache
+    assert "W0" not in store._cache, "the oldest went first"
+    assert await store.lookup(["W0"]) == {"W0": wells["W0"]}, "asked of Redis again"

@@ -12,6 +12,11 @@ Rule, applied to well and field codes (the original is kept beside it):
    ``"7-MRL-0123D"`` -> ``"7-MRL-123D"``, ``"000"`` -> ``"0"``).
 
 So codes that differ only in case, spacing or zero padding share one canonical key.
+
+A code is refused before any of that (``code_problem``) when it is longer than
+``MAX_CODE_LENGTH`` characters, or holds a control character, an invisible format
+character (Unicode categories Cc, Cf) or a line or paragraph separator (Zl, Zp), read
+after NFKC: such a code names no well, and would be kept and cached at any size.
 """
 
 import hashlib
@@ -20,8 +25,32 @@ import unicodedata
 from functools import lru_cache
 from typing import Final
 
+#: The longest well or field code (and data source) in characters, as sent and after NFKC.
+MAX_CODE_LENGTH: Final = 128
+_INVISIBLE: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
 _SPACE = re.compile(r"\s+")
 _LEADING_ZEROS = re.compile(r"(?<!\d)0+(?=\d)")
+
+
+def code_problem(code: str, limit: int = MAX_CODE_LENGTH) -> str | None:
+    """Why ``code`` cannot be a code (too long, or with a character no code holds), or
+    None when it can. Spaces are fine (``canonical_code`` removes them); tabs and line
+    breaks are control characters."""
+    if len(code) > limit:
+        return f"longer than {limit} characters"
+    if code.isascii():
+        if code.isprintable():
+            return None
+        text = code
+    else:
+        text = unicodedata.normalize("NFKC", code)
+        if len(text) > limit:
+            return f"longer than {limit} characters"
+    for char in text:
+        if unicodedata.category(char) in _INVISIBLE:
+            return f"holds the character U+{ord(char):04X}"
+    return None
 
 
 @lru_cache(maxsize=65_536)

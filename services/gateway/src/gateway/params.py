@@ -10,13 +10,15 @@ from typing import Annotated, Any, Final, ParamSpec, TypeVar, get_args
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import AfterValidator
 
+# The longest code a request may name is the longest the validator keeps; ``hits``
+# reads it from here.
+from contracts.identifiers import MAX_CODE_LENGTH as MAX_CODE_LENGTH
 from contracts.identifiers import canonical_code
 from gateway import cursor, periods
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.jwtauth import authenticators
 from gateway.known import only_declared
-from gateway.models import ErrorBody
 from gateway.periods import BOUND_PATTERN, Granularity
 from gateway.queries import EARLIEST, LATEST
 from runtime.auth import KeyRing, require
@@ -25,22 +27,6 @@ from runtime.ratelimit import limit_requests
 from runtime.settings import Scope
 
 _UNITS: Final = frozenset(get_args(Granularity))
-
-
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        304: "Not modified (If-None-Match matched the ETag)",
-        401: "No valid API key or token",
-        403: "The key lacks the scope",
-        404: "Not found",
-        422: "Invalid input",
-        429: "Rate limit exceeded; see Retry-After",
-        503: "A dependency is unavailable",
-    }
-    chosen = statuses or (401, 403, 422, 429, 503)
-    return {
-        s: {"description": text[s]} | ({} if s == 304 else {"model": ErrorBody}) for s in chosen
-    }
 
 
 def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any]:
@@ -58,9 +44,6 @@ def guard(settings: GatewaySettings, clients: Clients, scope: Scope) -> list[Any
 
     return [Depends(authenticate), Depends(rate_limit), Depends(only_declared)]
 
-
-#: The longest well or field code a request may name.
-MAX_CODE_LENGTH: Final = 128
 
 # Codes are looked up in their canonical form, the one the validator stores.
 Code = Annotated[

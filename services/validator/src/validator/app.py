@@ -42,6 +42,7 @@ def reference_store(settings: ValidatorSettings, redis: Redis) -> ReferenceStore
         prefix=settings.reference_key_prefix,
         ttl=settings.reference_cache_ttl_seconds,
         max_entries=settings.reference_cache_size,
+        max_bytes=settings.reference_cache_bytes,
         retry_for=settings.reference_retry_for_seconds,
     )
 

@@ -28,7 +28,15 @@ from validator.normalize import (
     total_from_rate,
     unit_of,
 )
-from validator.rules import Findings, Flag, Policy, check_rate, check_rates
+from validator.rules import (
+    Findings,
+    Flag,
+    Policy,
+    check_code,
+    check_name,
+    check_rate,
+    check_rates,
+)
 
 #: (stream, name in ``volumes``, rate field, canonical total field)
 STREAMS: Final = (
@@ -89,19 +97,23 @@ _UNSET: Final[dict[str, Any]] = dict.fromkeys(CanonicalRecord.__struct_fields__,
 
 def identity(sent: Sent, out: Findings) -> CanonicalRecord:
     """A record of the well ``sent`` names, with only its well part set: canonical well
-    and field codes (a blank well code is refused; a changed code is a finding), the rest
-    as sent, no enrichment yet (``enrich.enrich``). ``assemble`` sets the other fields of a
-    copy."""
+    and field codes (a blank well code, or a code ``rules.check_code`` refuses, is a
+    finding; so is a changed code), the rest as sent, no enrichment yet
+    (``enrich.enrich``). ``assemble`` sets the other fields of a copy."""
     record = CanonicalRecord(**_UNSET)
-    well = record.well_code = canonical_code(sent.well_code)
-    if not well:
+    well = _code("well_code", sent.well_code, out)
+    if well == "":
         out.add(ErrorCode.INVALID_VALUE, "well_code", problem="blank")
-    elif well != sent.well_code:
+    elif well is not None and well != sent.well_code:
         out.add(Flag.IDENTIFIER_NORMALIZED, "well_code", value=sent.well_code)
     raw_field = sent.field_code
-    field = record.field_code = canonical_code(raw_field) if raw_field else ""
-    if raw_field and field != raw_field:
+    field = _code("field_code", raw_field, out) if raw_field else ""
+    if raw_field and field is not None and field != raw_field:
         out.add(Flag.IDENTIFIER_NORMALIZED, "field_code", value=raw_field)
+    record.well_code, record.field_code = well or "", field or ""
+    check_code("data_source", sent.data_source, out)
+    for name in ("field_name", "well_reference", "well_name"):
+        check_name(name, getattr(sent, name), out)
     record.well_code_raw = sent.well_code
     record.field_name = sent.field_name
     record.well_reference = sent.well_reference
@@ -109,6 +121,12 @@ def identity(sent: Sent, out: Findings) -> CanonicalRecord:
     record.data_source = sent.data_source
     record.operator = record.basin = record.country = record.well_status = None
     return record
+
+
+def _code(field: str, text: str, out: Findings) -> str | None:
+    """The canonical form of code ``text``; None when it is refused (a finding), so that
+    no cache keeps what is not a code."""
+    return canonical_code(text) if check_code(field, text, out) else None
 
 
 def dated(text: str, policy: Policy, today: date, out: Findings) -> tuple[Period | None, int]:

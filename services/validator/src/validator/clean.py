@@ -11,6 +11,7 @@ and says why. Wherever it answers, its record is the explaining path's, byte for
 (``tests/unit/validator/test_clean.py``).
 """
 
+import sys
 from collections.abc import Mapping
 from math import isfinite
 from operator import attrgetter
@@ -90,9 +91,15 @@ _INT64: Final = range(-(2**63), 2**63)
 _OFF: Final = object()
 """Enrichment is off."""
 #: (reference data, severities, the well part of a record, its flags) of each well as
-#: sent, kept across batches, where wells repeat; about 2 KB an entry, cleared when full.
+#: sent, kept across batches, where wells repeat; about 2 KB an entry, cleared when it
+#: holds ``_SEEN_LIMIT`` entries or about ``SEEN_BYTES_LIMIT`` bytes. Only codes and names
+#: ``rules.check_code``/``check_name`` allow get in, so an entry holds a few KB at most.
 _SEEN: Final[dict[tuple[Any, ...], tuple[object, object, CanonicalRecord, list[str]]]] = {}
 _SEEN_LIMIT: Final = 32_768
+SEEN_BYTES_LIMIT: Final = 64 * 1024 * 1024
+#: What an entry costs besides its texts: the record struct, tuples, dict slot.
+_SEEN_ENTRY_BYTES: Final = 1_500
+_seen_bytes = [0]
 
 
 class CleanPath:
@@ -167,9 +174,13 @@ class CleanPath:
             enrich(well, ref, out)  # type: ignore[arg-type]  # a WellRef or None
         if out.errors:
             raise NotClean
-        if len(_SEEN) >= _SEEN_LIMIT:
+        # The texts are held twice: in the key as sent, in the record (canonical codes).
+        size = _SEEN_ENTRY_BYTES + 2 * sum(map(sys.getsizeof, key))
+        if len(_SEEN) >= _SEEN_LIMIT or _seen_bytes[0] + size > SEEN_BYTES_LIMIT:
             _SEEN.clear()  # bounded: the wells of a few batches are enough to stay warm
+            _seen_bytes[0] = 0
         _SEEN[key] = (ref, self._severities, well, out.flags)
+        _seen_bytes[0] += size
         return well, out.flags
 
     def _period(self, text: Any) -> Period:

@@ -62,6 +62,12 @@ class ValidatorSettings(ConsumerSettings):
     reference_cache_size: int = Field(
         default=100_000, ge=1, description="Most wells kept in the in-process reference cache."
     )
+    reference_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Most bytes (about) the in-process reference cache holds; the oldest "
+        "wells are dropped first.",
+    )
     reference_retry_for_seconds: float = Field(
         default=30.0,
         gt=0,

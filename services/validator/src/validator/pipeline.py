@@ -12,7 +12,7 @@ from typing import Final, NamedTuple
 import msgspec
 
 from contracts import DeadLetter, ErrorDetail, KafkaSource
-from contracts.identifiers import LAST_ACCEPTED_MS, canonical_code
+from contracts.identifiers import LAST_ACCEPTED_MS, canonical_code, code_problem
 from contracts.records import ENCODER, CanonicalRecord, decode_canonical, encode
 from validator.canonical import Clock
 from validator.clean import CleanPath
@@ -173,8 +173,8 @@ def wells_of(messages: Iterable[RawMessage]) -> set[str]:
         else:
             if type(well) is int and not _INT64_MIN <= well <= _INT64_MAX:
                 well = _well_code_as_read(message.value)  # the explaining path reads it so
-        if well is not None:
-            wells.add(canonical_code(str(well)))
+        if well is not None and code_problem(text := str(well)) is None:
+            wells.add(canonical_code(text))
     return wells
 
 

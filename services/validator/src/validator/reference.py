@@ -4,12 +4,15 @@ A lookup answers from the in-process cache when it can and asks Redis for the re
 one ``MGET``. While Redis is down, lookups are retried with backoff and then raise, so
 the batch is redelivered later: records wait, they are never lost, and never go on
 unenriched without a flag. Wells Redis does not know are cached too (as unknown), so a
-well loaded later is seen once its cache entry expires.
+well loaded later is seen once its cache entry expires. The cache holds at most
+``max_entries`` wells and about ``max_bytes`` bytes (``WELLSTREAM_REFERENCE_CACHE_SIZE``,
+``WELLSTREAM_REFERENCE_CACHE_BYTES``), the oldest dropped first.
 """
 
 import csv
 import io
 import json
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,7 +31,8 @@ from tenacity import (
 
 from validator.enrich import WellRef
 
-_TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError)
+#: Redis away or slow: retried, then raised (the batch is redelivered).
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError)
 
 
 class ReferenceStore:
@@ -39,14 +43,18 @@ class ReferenceStore:
         prefix: str = "wellstream:ref:well:",
         ttl: float = 300.0,
         max_entries: int = 100_000,
+        max_bytes: int = 64 * 1024 * 1024,
         retry_for: float = 30.0,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.retry_for = retry_for
-        self._cache: dict[str, tuple[float, WellRef | None]] = {}
+        #: well -> (expires, data, its size in bytes, about)
+        self._cache: dict[str, tuple[float, WellRef | None, int]] = {}
+        self.cached_bytes = 0
 
     async def lookup(self, wells: Iterable[str]) -> dict[str, WellRef | None]:
         """Reference data of each canonical well code (None: not in the reference data)."""
@@ -69,12 +77,25 @@ class ReferenceStore:
         return found
 
     def _remember(self, well: str, expires: float, ref: WellRef | None) -> None:
-        if len(self._cache) >= self.max_entries:
-            # Oldest entries first: dicts keep insertion order.
-            for stale in list(self._cache)[: max(1, self.max_entries // 10)]:
-                del self._cache[stale]
-        self._cache.pop(well, None)
-        self._cache[well] = (expires, ref)
+        size = _size(well, ref)
+        self._forget(well)
+        if size > self.max_bytes:
+            return  # asked of Redis each time rather than over the bound
+        # Oldest entries first (dicts keep insertion order): a tenth of the entries when
+        # they are too many, down to 90 % of the bytes when they are too large.
+        entries = max(1, self.max_entries // 10) if len(self._cache) >= self.max_entries else 0
+        full = self.cached_bytes + size > self.max_bytes
+        room = self.max_bytes * 9 // 10 - size if full else self.max_bytes
+        while self._cache and (entries > 0 or self.cached_bytes > room):
+            self._forget(next(iter(self._cache)))
+            entries -= 1
+        self._cache[well] = (expires, ref, size)
+        self.cached_bytes += size
+
+    def _forget(self, well: str) -> None:
+        entry = self._cache.pop(well, None)
+        if entry is not None:
+            self.cached_bytes -= entry[2]
 
     async def load(self, wells: Iterable[WellRef], chunk: int = 1_000) -> int:
         """Store (replace) each well's reference data; returns how many were written."""
@@ -88,6 +109,7 @@ class ReferenceStore:
         if batch:
             written += await self._write(batch)
         self._cache.clear()
+        self.cached_bytes = 0
         return written
 
     async def _write(self, batch: dict[str, str]) -> int:
@@ -96,7 +118,7 @@ class ReferenceStore:
 
     async def _retrying(self, fn: Any, *args: Any) -> Any:
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(_TRANSIENT),
+            retry=retry_if_exception_type(TRANSIENT),
             wait=wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.1),
             stop=stop_after_delay(self.retry_for),
             reraise=True,
@@ -105,6 +127,16 @@ class ReferenceStore:
             with attempt:
                 return await fn(*args)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: What a cache entry costs besides its texts: the model, its dict, the tuple, the slot.
+_ENTRY_BYTES = 1_000
+
+
+def _size(well: str, ref: WellRef | None) -> int:
+    """About how many bytes an entry holds."""
+    texts = [well, *(v for v in (ref.__dict__.values() if ref else ()) if isinstance(v, str))]
+    return _ENTRY_BYTES + sum(map(sys.getsizeof, texts))
 
 
 def read_wells(path: Path) -> list[WellRef]:

@@ -13,10 +13,14 @@ from enum import StrEnum
 from typing import Any, Final, Literal, NamedTuple
 
 from contracts import ErrorCode, ErrorDetail
-from contracts.identifiers import MAX_REVISION
+from contracts.identifiers import MAX_REVISION, code_problem
 from contracts.units import Quantity
 
 Severity = Literal["reject", "flag"]
+
+#: The longest well name, field name or well reference kept, in characters (codes and
+#: data sources: ``contracts.identifiers.MAX_CODE_LENGTH``).
+MAX_NAME_LENGTH: Final = 256
 
 
 class Flag(StrEnum):
@@ -175,3 +179,18 @@ def check_totals(totals: tuple[float | None, ...], days_on: float | None, out: F
 def check_revision(revision: int, out: Findings) -> None:
     if revision > MAX_REVISION:
         out.add(ErrorCode.INVALID_VALUE, "revision", problem=f"more than {MAX_REVISION}")
+
+
+def check_code(field: str, text: str, out: Findings) -> bool:
+    """False, with a finding, when ``text`` cannot be a code (``code_problem``): too
+    long, or holding a control or invisible character."""
+    problem = code_problem(text)
+    if problem is None:
+        return True
+    out.add(ErrorCode.INVALID_VALUE, field, problem=problem)
+    return False
+
+
+def check_name(field: str, text: str | None, out: Findings) -> None:
+    if text is not None and len(text) > MAX_NAME_LENGTH:
+        out.add(ErrorCode.INVALID_VALUE, field, problem=f"longer than {MAX_NAME_LENGTH} characters")
