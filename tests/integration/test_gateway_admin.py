@@ -9,6 +9,7 @@ import jwt
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from contracts.records import decode_canonical
 from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import (
     ADMIN_KEY,
@@ -17,6 +18,9 @@ from tests.integration.gateway_support import (
     settings,
     until_kafka,
 )
+from validator.handlers import to_raw
+from validator.pipeline import process_batch
+from validator.rules import Policy
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +141,54 @@ async def test_rate_limit_answers_429(
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error_code"] == "rate_limited"
     assert READ_KEY not in refused.text
+
+
+async def test_a_replay_keeps_the_acceptance_time_and_changes_nothing_twice(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    """A dead letter is replayed with the time its record was first accepted: two replays
+    are the same record (same record_id and version); a cut payload is not replayed."""
+    payload = f'{{"well_code": "W{unique}", "production_period": "2024-01"}}'
+    await add_dead_letter(clickhouse, f"dl-{unique}", payload, "missing_field")
+    await clickhouse.command(
+        "ALTER TABLE dead_letters UPDATE accepted_at_ms = 1700000000000"
+        f" WHERE id = 'dl-{unique}' SETTINGS mutations_sync = 1"
+    )
+    await add_dead_letter(clickhouse, f"cut-{unique}", payload[:20], "missing_field")
+    await clickhouse.command(
+        "ALTER TABLE dead_letters UPDATE payload_truncated = true"
+        f" WHERE id = 'cut-{unique}' SETTINGS mutations_sync = 1"
+    )
+    admin = {"X-API-Key": ADMIN_KEY}
+    await until_kafka(api)
+    cut = await api.post(
+        "/api/v1/dead-letters/replay", json={"ids": [f"cut-{unique}"]}, headers=admin
+    )
+    assert cut.status_code == 409, cut.text
+    assert cut.json()["details"][0]["code"] == "payload_truncated"
+    for _ in range(2):
+        replay = await api.post(
+            "/api/v1/dead-letters/replay", json={"ids": [f"dl-{unique}"]}, headers=admin
+        )
+        assert replay.status_code == 200, replay.text
+
+    consumer = AIOKafkaConsumer(
+        settings_env["WELLSTREAM_TOPIC_RAW"],
+        bootstrap_servers=settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"],
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=5000, max_records=10)
+        if sum(len(v) for v in batches.values()) < 2:
+            batches = {**batches, **await consumer.getmany(timeout_ms=5000)}
+    finally:
+        await consumer.stop()
+    replayed = [to_raw(m) for records in batches.values() for m in records]
+    assert len(replayed) == 2, "the truncated one was not sent"
+    assert {m.accepted_ms for m in replayed} == {1_700_000_000_000}
+    # What the validator makes of each replay: one record, one version.
+    results = [process_batch([m], Policy(), None) for m in replayed]
+    records = [decode_canonical(r.normalized[0].body) for r in results]
+    assert len({(r.record_id, r.version) for r in records}) == 1
+    assert records[0].version == 1_700_000_000_000

@@ -16,8 +16,9 @@ from gateway.config import GatewaySettings
 from gateway.deps import Clients, kafka_unavailable
 from gateway.metrics import REPLAYED
 from gateway.models import DeadLetterItem, DeadLetterPage, ReplayRequest, ReplayResult
-from gateway.params import Cursor, errors, guard, invalid, time_after
+from gateway.params import Cursor, guard, invalid, time_after
 from runtime.context import request_id_var
+from runtime.errors import ApiError, error_responses
 
 
 def original(item: DeadLetterItem) -> bytes:
@@ -45,11 +46,18 @@ async def republish(broker: KafkaBroker, topic: str, items: list[DeadLetterItem]
 
     async def publish(item: DeadLetterItem) -> None:
         data = original(item)
+        # The time the record was first accepted: the replayed record keeps its version,
+        # so a replay neither overrides a correction accepted since nor adds a version.
+        accepted = (
+            {topics.HEADER_ACCEPTED_AT: str(item.accepted_at_ms)}
+            if item.accepted_at_ms is not None
+            else {}
+        )
         await broker.publish(
             data,
             topic=topic,
             key=message_key(data),
-            headers={**headers, "x-replayed-dead-letter": item.id},
+            headers={**headers, **accepted, "x-replayed-dead-letter": item.id},
         )
 
     await asyncio.gather(*(publish(item) for item in items))
@@ -67,7 +75,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     @router.get(
         "",
         response_model=DeadLetterPage,
-        responses=errors(401, 403, 422, 429, 503),
+        responses=error_responses(),
         summary="Rejected records with their reasons, newest first",
     )
     async def list_dead_letters(
@@ -85,7 +93,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     @router.post(
         "/replay",
         response_model=ReplayResult,
-        responses=errors(401, 403, 422, 429, 503),
+        responses=error_responses(),
         summary="Republish chosen dead letters' original messages to the raw topic",
     )
     async def replay(body: ReplayRequest) -> ReplayResult:
@@ -94,6 +102,13 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
             raise invalid("body.ids", f"at most {settings.replay_max_ids} ids per replay")
         broker = clients.publisher()  # 503 while Kafka is away, before any read
         page = await clients.queries().dead_letters(limit=len(ids), ids=ids)
+        truncated = [item.id for item in page.items if item.payload_truncated]
+        if truncated:
+            details = [
+                {"field": "body.ids", "code": "payload_truncated", "message": item_id}
+                for item_id in truncated
+            ]
+            raise ApiError(409, "a truncated payload cannot be replayed", details=details)
         try:
             await republish(broker, settings.topic_raw, page.items)
         except KafkaError as exc:

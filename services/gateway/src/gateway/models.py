@@ -102,30 +102,6 @@ class Stats(BaseModel):
     dead_letters: int
 
 
-class ErrorBody(BaseModel):
-    """The one error shape every route answers with."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "error_code": "validation_error",
-                "message": "request is not valid",
-                "details": [
-                    {"field": "query.granularity", "code": "literal_error", "message": "…"}
-                ],
-                "request_id": "5f0c2d8e7a1b4c3d9e8f7a6b5c4d3e2f",
-                "timestamp": "2025-07-02T08:15:03.120000+00:00",
-            }
-        }
-    )
-
-    error_code: str
-    message: str
-    details: Any = None
-    request_id: str | None
-    timestamp: datetime
-
-
 class WellSummary(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -193,6 +169,10 @@ class DeadLetterItem(BaseModel):
     failed_at: UtcDatetime
     payload: str | None
     payload_base64: str | None
+    accepted_at_ms: int | None = None
+    """When the record was first accepted (epoch ms); a replay sends it on."""
+    payload_truncated: bool = False
+    """The payload was cut: the original cannot be replayed."""
 
 
 class DeadLetterPage(BaseModel):

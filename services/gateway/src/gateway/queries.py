@@ -108,7 +108,7 @@ def well_summary(row: tuple[Any, ...]) -> WellSummary:
 
 
 def dead_letter(row: tuple[Any, ...]) -> DeadLetterItem:
-    id_, stage, errors, topic, partition, offset, line, failed_at, payload, encoded = row
+    id_, stage, errors, topic, partition, offset, line, failed_at, payload, encoded, *replay = row
     source = None
     if topic is not None and partition is not None and offset is not None:
         source = DeadLetterSource(topic=topic, partition=partition, offset=offset)
@@ -121,6 +121,8 @@ def dead_letter(row: tuple[Any, ...]) -> DeadLetterItem:
         failed_at=failed_at,
         payload=payload,
         payload_base64=encoded,
+        accepted_at_ms=replay[0],
+        payload_truncated=bool(replay[1]),
     )
 
 

@@ -97,7 +97,7 @@ EXISTS = "SELECT count() FROM (SELECT 1 FROM production WHERE {column} = {{code:
 
 DEAD_LETTERS = """
 SELECT id, stage, errors, source_topic, source_partition, source_offset, line, failed_at,
-       payload, payload_base64
+       payload, payload_base64, accepted_at_ms, payload_truncated
 FROM dead_letters
 WHERE {where}
 ORDER BY failed_at DESC, id DESC

@@ -205,4 +205,5 @@ def reject(message: RawMessage, errors: list[ErrorDetail]) -> Rejection:
         else None
     )
     letter = DeadLetter.for_payload(message.value, stage="validator", errors=errors, source=source)
+    letter.accepted_at_ms = message.accepted_ms  # what the record's version would use
     return Rejection(message.key, letter, message.correlation_id)

@@ -32,6 +32,8 @@ DEAD_LETTER_COLUMNS: Final = (
     "payload_base64",
     "kafka_partition",
     "kafka_offset",
+    "accepted_at_ms",
+    "payload_truncated",
 )
 
 
@@ -134,6 +136,8 @@ def to_columns(letters: Sequence[tuple[DeadLetter, int, int]]) -> list[list[Any]
             dl.payload_base64,
             partition,
             offset,
+            dl.accepted_at_ms,
+            dl.payload_truncated,
         )
         for dl, partition, offset in letters
     ]
