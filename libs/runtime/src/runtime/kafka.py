@@ -16,7 +16,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
 from faststream.message import StreamMessage
@@ -136,6 +146,32 @@ def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
 
 Outgoing = tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]
 """A message to send: topic, value, key, headers."""
+
+#: Errors that blame the message sent (its size, its form), not Kafka: sending it again
+#: fails again, so it must not be retried for ever.
+MESSAGE_ERRORS: tuple[type[Exception], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    UnsupportedForMessageFormatError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a dependency failing rather than a message: Kafka unreachable, a
+    timeout, no leader, and any other Kafka error that does not blame the message (an
+    authorization, a stopped producer), which no dead letter would get past either; a
+    connection or an operating system error. Retry it later, commit nothing."""
+    if isinstance(exc, MESSAGE_ERRORS):
+        return False
+    return isinstance(exc, KafkaError | ConnectionError | TimeoutError | OSError)
+
+
+def record_size(value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]) -> int:
+    """The size a producer gives a record before it checks ``max_request_size``."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))
 
 
 class Producer:
