@@ -10,7 +10,7 @@ endif
 UV := $(UV_BIN)
 PY := $(UV) run --frozen
 
-.PHONY: help install run test lint typecheck unit bench chaos migrate up down clean
+.PHONY: help install run test lint typecheck unit bench chaos fuzz migrate up down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ bench: install  ## throughput and latency benchmarks (prints medians and ratios)
 
 chaos: install  ## the fault suite at 1M records (own broker and Redis), with a table of counts
 	$(PY) python -m wellstream.chaos run --records $${WELLSTREAM_CHAOS_RECORDS:-1000000}
+
+fuzz: install  ## fuzz both APIs from their OpenAPI documents, WELLSTREAM_FUZZ_REQUESTS each (10,000)
+	WELLSTREAM_FUZZ_REQUESTS=$${WELLSTREAM_FUZZ_REQUESTS:-10000} $(PY) pytest tests/integration/test_fuzz.py \
+		-s -q -p no:cacheprovider --timeout 0 --basetemp=$(CACHE)/fuzz
 
 migrate: $(UV)  ## apply ClickHouse migrations to WELLSTREAM_CLICKHOUSE_URL
 	$(PY) wellstream migrate

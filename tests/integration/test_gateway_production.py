@@ -185,3 +185,21 @@ async def test_ready_checks_clickhouse(api: httpx.AsyncClient) -> None:
     response = await api.get("/health/ready")
     assert response.status_code == 200
     assert response.json()["checks"]["clickhouse"] == "ok"
+
+
+async def test_a_read_beyond_the_row_limit_is_422_telling_how_to_narrow_it(
+    clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    """Found by the fuzzer: the engine's ``max_result_rows`` (``result_overflow_mode =
+    throw``) answered 500; it is the caller's query that is too wide."""
+    well = f"W{unique}"
+    days = [f"2024-01-{day:02d}" for day in range(1, 11)]
+    await insert(clickhouse, [Row(well, day, oil_bbl=1.0) for day in days])
+    async with serve(settings(query_max_result_rows=3)) as api:
+        response = await api.get(f"/api/v1/wells/{well}/production?granularity=day")
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error_code"] == "result_too_large"
+    assert "narrow" in body["message"]
+    assert "/api/v1/export" in body["message"]
+    assert set(body) == {"error_code", "message", "details", "request_id", "timestamp"}

@@ -164,6 +164,19 @@ async def test_a_malformed_multipart_body_is_400(ingestor: Intake) -> None:
     assert set(response.json()) == {"error_code", "message", "details", "request_id", "timestamp"}
 
 
+@pytest.mark.parametrize(
+    "where",
+    [pytest.param("form", id="form-field"), pytest.param("query", id="query-parameter")],
+)
+async def test_an_encoding_with_a_nul_character_is_400(ingestor: Intake, where: str) -> None:
+    # Found by the fuzzer: codecs.lookup raises ValueError, not LookupError, on a NUL (500).
+    form = multipart({"encoding": "utf\x00-8"} if where == "form" else {})
+    params = {"encoding": "utf\x00-8"} if where == "query" else {}
+    response = await ingestor.client.post("/api/v1/uploads", headers=AUTH, params=params, **form)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "bad_request"
+
+
 async def test_uploads_beyond_the_keys_concurrency_are_429(ingestor: Intake) -> None:
     lease = ingestor.app.state.uploads.quota.acquire("loader")  # one upload in progress
     try:

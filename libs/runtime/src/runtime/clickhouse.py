@@ -64,6 +64,12 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_too_large(exc: BaseException) -> bool:
+    """The query's answer exceeds the engine's ``max_result_rows`` or ``max_result_bytes``
+    (``result_overflow_mode = throw``): the caller asked for too much, nothing is down."""
+    return isinstance(exc, DatabaseError) and "TOO_MANY_ROWS_OR_BYTES" in str(exc)
+
+
 class ClickHouse:
     """Async facade over a sync client: each call runs in a worker thread and is retried
     with jittered exponential backoff while the failure is transient. ``limits`` are

@@ -10,12 +10,24 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from runtime.responses import FastJSONResponse
 
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[object]]
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+_READY_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"model": Readiness, "description": "Every dependency answers"},
+    503: {"model": Readiness, "description": "A dependency does not answer"},
+}
 
 
 async def _status(name: str, check: Check, within_s: float) -> str:
@@ -37,7 +49,12 @@ def health_router(checks: Mapping[str, Check], timeout: float = 3.0) -> APIRoute
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/health/ready", summary="Every dependency answers", response_model=None)
+    @router.get(
+        "/health/ready",
+        summary="Every dependency the request path needs answers",
+        response_model=None,
+        responses=_READY_RESPONSES,
+    )
     async def ready() -> FastJSONResponse:
         results = await asyncio.gather(
             *(_status(name, check, timeout) for name, check in checks.items())

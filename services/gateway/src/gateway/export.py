@@ -32,8 +32,8 @@ from gateway.cache import extra_headers
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.metrics import EXPORTED_ROWS
-from gateway.params import CodeFilter, From, To, bounds, errors, guard
-from runtime.errors import RETRY_AFTER, ApiError
+from gateway.params import CodeFilter, From, To, bounds, guard
+from runtime.errors import RETRY_AFTER, ApiError, error_responses
 from runtime.ratelimit import client_key
 
 Format = Literal["csv", "parquet"]
@@ -242,7 +242,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     @router.get(
         "/export",
         response_class=StreamingResponse,
-        responses={200: {"content": content, "description": "The file"}, **errors()},
+        responses={200: {"content": content, "description": "The file"}, **error_responses()},
         summary="Stream current records as CSV or Parquet",
     )
     async def export_records(

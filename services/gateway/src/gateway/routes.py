@@ -23,7 +23,6 @@ from gateway.params import (
     Page,
     Window,
     bounds,
-    errors,
     guard,
     paged,
     series_after,
@@ -32,7 +31,7 @@ from gateway.params import (
 from gateway.queries import Queries, SeriesQuery
 from gateway.sql import Scope
 from runtime import settings as runtime_settings
-from runtime.errors import ApiError
+from runtime.errors import ApiError, error_responses
 
 PREFIX: Final = "/api/v1"
 #: The scope every read route requires.
@@ -155,7 +154,7 @@ async def stats(request: Request, clients: AppClients) -> Response:
     return respond(request, jsonb(await clients.queries().stats()))
 
 
-CACHED_STATUSES: Final = (304, 401, 403, 404, 422, 429, 503)
+CACHED_STATUSES: Final = (304, 400, 401, 403, 404, 422, 429, 503)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +175,7 @@ class Route:
 
 ROUTES: Final = (
     Route("/wells", list_wells, WellPage, "List or search wells", "wells",
-          (304, 401, 403, 422, 429, 503)),
+          (304, 400, 401, 403, 422, 429, 503)),
     Route(WELL_SERIES, well_production, ProductionSeries, "A well's production series",
           "wells"),
     Route(WELL, get_well, WellDetail, "One well: latest production and cumulative totals",
@@ -185,7 +184,8 @@ ROUTES: Final = (
           "A field's production series, summed over its wells", "fields"),
     Route(FIELD, get_field, FieldDetail,
           "One field: latest production and cumulative totals over its wells", "fields"),
-    Route("/stats", stats, Stats, "What the store holds", "stats", (304, 401, 403, 429, 503)),
+    Route("/stats", stats, Stats, "What the store holds", "stats",
+          (304, 400, 401, 403, 422, 429, 503)),
 )  # fmt: skip
 
 
@@ -202,7 +202,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
             paged(route.endpoint, settings),
             methods=["GET"],
             response_model=route.model,
-            responses=errors(*route.statuses),
+            responses=error_responses(*route.statuses),
             summary=route.summary,
             tags=[route.tag],
         )

@@ -17,7 +17,7 @@ from ingestor.jobs import Background, JobStatus, JobStore, now
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
 from ingestor.quotas import Lease, Quota, key_name
 from runtime.context import request_id_var
-from runtime.errors import ApiError
+from runtime.errors import ApiError, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,21 @@ def imports_router(importer: Importer) -> APIRouter:
         "/imports",
         status_code=202,
         summary="Pull from the external production API",
-        responses={429: {"description": "The key has as many imports running as it may"}},
+        responses=error_responses(
+            400,
+            401,
+            403,
+            404,
+            409,
+            422,
+            429,
+            503,
+            s400="The body is not JSON",
+            s404="No import to resume by that id",
+            s409="The import to resume is not failed, or was resumed meanwhile",
+            s429="The key has as many imports running, or requests, as it may",
+            s503="Imports are not configured, or Kafka or Redis is unavailable",
+        ),
     )
     async def post_import(body: ImportRequest, request: Request) -> ImportStatus:
         """Starts (or, with ``resume``, continues) an import in the background."""
@@ -155,7 +169,11 @@ def imports_router(importer: Importer) -> APIRouter:
         assert job is not None
         return status_of(job)
 
-    @router.get("/imports/{import_id}", summary="Progress and counts of an import")
+    @router.get(
+        "/imports/{import_id}",
+        summary="Progress and counts of an import",
+        responses=error_responses(401, 403, 404, 429, 503),
+    )
     async def get_import(import_id: str) -> ImportStatus:
         job = await importer.store.get(import_id)
         if job is None:

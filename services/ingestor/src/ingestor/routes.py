@@ -9,7 +9,7 @@ from ingestor.config import IngestorSettings
 from ingestor.publish import MAX_LISTED_REJECTS, KafkaUnavailable, Publisher, Tally
 from ingestor.streams import parsed, parser_for, refuse_lone_oversize, request_body
 from runtime.context import request_id_var
-from runtime.errors import ApiError
+from runtime.errors import ApiError, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,22 @@ def result(tally: Tally) -> IntakeResult:
     )
 
 
+#: The body, documented (the route parses the stream itself, record by record).
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}},
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One JSON object a line"},
+            },
+        },
+    }
+}
+
+
 def records_router(settings: IngestorSettings, publisher: Publisher) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["intake"])
 
@@ -52,12 +68,19 @@ def records_router(settings: IngestorSettings, publisher: Publisher) -> APIRoute
         "/records",
         status_code=202,
         summary="Publish a JSON array or NDJSON body of raw records",
-        responses={
-            400: {"description": "The body cannot be read"},
-            413: {"description": "The body, or its one record, is larger than the limit"},
-            415: {"description": "Not JSON or NDJSON"},
-            503: {"description": "Kafka is unavailable (see Retry-After)"},
-        },
+        responses=error_responses(
+            400,
+            401,
+            403,
+            413,
+            415,
+            429,
+            503,
+            s413="The body, or its one record, is larger than the limit",
+            s415="Not JSON or NDJSON",
+            s503="Kafka is unavailable (see Retry-After)",
+        ),
+        openapi_extra=_BODY,
     )
     async def post_records(request: Request) -> IntakeResult:
         """Each record is published to the raw topic keyed by its well code; lines that

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -22,7 +22,7 @@ from ingestor.publish import KafkaUnavailable, Publisher, Tally
 from ingestor.quotas import Lease, Quota, key_name
 from ingestor.spool import Received, SpoolLimits, receive
 from runtime.context import request_id_var
-from runtime.errors import ApiError
+from runtime.errors import ApiError, error_responses
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +136,38 @@ class Uploads:
         return job_id
 
 
-_REFUSALS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "The file, a form field or the key's disk quota is too large"},
-    429: {"description": "The key has as many uploads in progress as it may"},
+_REFUSALS = error_responses(
+    400,
+    401,
+    403,
+    413,
+    415,
+    422,
+    429,
+    503,
+    s400="The form cannot be read, or names an unknown encoding",
+    s413="The file, a form field or the key's disk quota is too large",
+    s429="The key has as many uploads in progress, or requests, as it may",
+    s503="Kafka, or Redis (which keeps the upload's progress), is unavailable",
+)
+
+#: The form, documented (the route reads the stream itself, never the whole form).
+_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "encoding": {"type": "string", "maxLength": 64},
+                    },
+                }
+            }
+        },
+    }
 }
 
 
@@ -150,6 +179,7 @@ def uploads_router(uploads: Uploads) -> APIRouter:
         status_code=202,
         summary="Upload a CSV, JSON or NDJSON file",
         responses=_REFUSALS,
+        openapi_extra=_FORM,
     )
     async def post_upload(
         request: Request,
@@ -183,7 +213,11 @@ def uploads_router(uploads: Uploads) -> APIRouter:
             status_url=url,
         )
 
-    @router.get("/uploads/{upload_id}", summary="Progress and counts of an upload")
+    @router.get(
+        "/uploads/{upload_id}",
+        summary="Progress and counts of an upload",
+        responses=error_responses(401, 403, 404, 429, 503),
+    )
     async def get_upload(upload_id: str) -> UploadStatus:
         job = await uploads.store.get(upload_id)
         if job is None:
@@ -202,5 +236,5 @@ def _charset(content_type: str) -> str | None:
 def _check_encoding(name: str) -> str:
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise ApiError(400, f"unknown encoding {name!r}") from None
