@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -239,8 +240,10 @@ class Loop(Generic[T]):
         """Store the oldest batch held, then commit it; what to release after."""
         held = self._held[0]
         metrics.BATCH_RECORDS.labels(self.label).observe(len(held.records))
+        started = time.perf_counter()
         await self.store(decoded)
         committed = await self._commit(offsets, held.revoked)
+        metrics.BATCH_SECONDS.labels(self.label).observe(time.perf_counter() - started)
         self._held.pop(0)
         self.committed += 1
         self._record_lag(committed)

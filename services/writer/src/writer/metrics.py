@@ -11,6 +11,12 @@ BATCH_RECORDS = Histogram(
     ["topic"],
     buckets=(1, 10, 100, 500, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000),
 )
+BATCH_SECONDS = Histogram(
+    "wellstream_writer_batch_seconds",
+    "Time to store and commit one consumed batch (its inserts and dead letters)",
+    ["topic"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
 INSERT_SECONDS = Histogram(
     "wellstream_writer_insert_seconds",
     "Latency of one insert, retries included",
