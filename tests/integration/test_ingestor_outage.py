@@ -1,7 +1,8 @@
 """Kafka going away: during a request the API answers 503 with Retry-After, and never
 counts as accepted what the broker did not acknowledge; once the broker is back the
 service takes records again. Without Kafka at start-up the service still starts, not
-ready, and answers 503."""
+ready, and answers 503. Without Redis it starts ready and takes records; what needs Redis
+(upload and import jobs) answers 503, and rate limits follow RATE_LIMIT_FAIL_OPEN."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
@@ -79,3 +80,38 @@ async def test_service_starts_without_kafka_and_answers_503(settings_env: dict[s
     assert ready.status_code == 503
     assert ready.json()["checks"]["kafka"].startswith("error")
     assert live.status_code == 200
+
+
+NOWHERE_REDIS = "redis://127.0.0.1:1/0"
+CSV = ("a.csv", b"well_code,production_period\n1,2024-01\n", "text/csv")
+
+
+async def test_without_redis_the_service_is_ready_and_takes_records(
+    settings_env: dict[str, str],
+) -> None:
+    away = settings(redis_url=NOWHERE_REDIS, rate_limit_requests=5)
+    async with running(away) as client:
+        ready = await client.get("/health/ready")
+        records = [await client.post("/api/v1/records", content=RECORD) for _ in range(7)]
+        upload = await client.post("/api/v1/uploads", files={"file": CSV})
+        job = await client.get("/api/v1/uploads/0123")
+    assert (ready.status_code, ready.json()["checks"]) == (200, {"kafka": "ok"})
+    # the limit (5) is not counted while Redis is away: every record goes on
+    assert [r.status_code for r in records] == [202] * 7
+    assert "X-RateLimit-Remaining" not in records[0].headers
+    for refused in (upload, job):
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"]
+        assert refused.json()["error_code"] == "unavailable"
+
+
+async def test_without_redis_a_fail_closed_ingest_scope_answers_503(
+    settings_env: dict[str, str],
+) -> None:
+    away = settings(redis_url=NOWHERE_REDIS, rate_limit_requests=5, rate_limit_fail_open=[])
+    async with running(away) as client:
+        ready = await client.get("/health/ready")
+        refused = await client.post("/api/v1/records", content=RECORD)
+    assert ready.status_code == 200
+    assert (refused.status_code, refused.json()["message"]) == (503, "rate limiter unavailable")
+    assert refused.headers["Retry-After"]

@@ -57,10 +57,10 @@ async def test_json_and_ndjson_reach_the_raw_topic_and_bad_lines_the_dlq(
     assert letter["errors"][0]["code"] == "unparseable_json"
 
 
-async def test_readiness_checks_kafka_and_redis(client: httpx.AsyncClient) -> None:
+async def test_readiness_checks_kafka_alone(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"kafka": "ok", "redis": "ok"}
+    assert response.json()["checks"] == {"kafka": "ok"}
 
 
 async def test_a_large_body_is_streamed_not_held(settings_env: dict[str, str]) -> None:

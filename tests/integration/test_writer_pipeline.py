@@ -233,3 +233,32 @@ async def test_headers_that_are_not_text_lose_nothing(
     assert await run_until_committed(settings, count) == count
     counts = await chaos.counts(clickhouse, unique)
     assert (counts.current, counts.history_rows) == (count, count)
+
+
+async def test_without_redis_the_writer_starts_ready_and_inserts(
+    clickhouse: ClickHouse, unique: str, settings_env: dict[str, str]
+) -> None:
+    """Redis only receives the writer's cache bumps: with it away (a closed port) the
+    writer starts, is ready and inserts; the bumps are skipped and counted."""
+    settings = writer_settings(redis_url="redis://127.0.0.1:1/0")
+    await ensure_topics(settings)
+    await chaos.publish(settings.kafka_bootstrap_servers, settings.topic_normalized, 50, unique)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://writer") as http:
+            ready = await http.get("/health/ready")
+            committed = await chaos.wait_committed(
+                settings.kafka_bootstrap_servers, consumer_group(settings), 50, 60
+            )
+            exposed = (await http.get("/metrics")).text
+    assert (ready.status_code, ready.json()["checks"]) == (200, {"kafka": "ok", "clickhouse": "ok"})
+    assert committed == 50
+    assert (await chaos.counts(clickhouse, unique)).current == 50
+    failures = [
+        line
+        for line in exposed.splitlines()
+        if line.startswith("wellstream_writer_cache_bump_failures_total ")
+    ]
+    assert failures
+    assert float(failures[0].split()[1]) >= 1

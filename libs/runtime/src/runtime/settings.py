@@ -228,6 +228,11 @@ class RateLimitedSettings(Settings):
     rate_limit_period_seconds: float = Field(
         default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
     )
+    rate_limit_fail_open: list[Scope] = Field(
+        default_factory=lambda: list[Scope](["read", "ingest"]),
+        description="Scopes whose routes let requests through, unlimited, while Redis "
+        "(which counts them) is down; routes of the other scopes (admin) answer 503.",
+    )
 
 
 class ConsumerSettings(Settings):

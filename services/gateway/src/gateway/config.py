@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from runtime.settings import RateLimitedSettings, RateLimitRequests, Scope
+from runtime.settings import RateLimitedSettings, RateLimitRequests
 
 
 class GatewaySettings(RateLimitedSettings):
@@ -34,11 +34,6 @@ class GatewaySettings(RateLimitedSettings):
         gt=0,
         description="Pause between attempts to reach Kafka, which only dead-letter replay "
         "needs: the gateway starts and serves reads without it, replay answers 503.",
-    )
-    rate_limit_fail_open: list[Scope] = Field(
-        default_factory=lambda: list[Scope](["read"]),
-        description="Scopes whose routes let requests through, unlimited, while Redis "
-        "(which counts them) is down; the other routes (admin) answer 503.",
     )
     cache_ttl_seconds: int = Field(
         default=600,

@@ -1,4 +1,10 @@
-"""Composition root: settings → Kafka, Redis, external API → publisher and jobs → routes."""
+"""Composition root: settings → Kafka, Redis, external API → publisher and jobs → routes.
+
+Readiness is Kafka's alone: intake publishes there. Redis is optional: it keeps upload
+and import jobs, which answer 503 with ``Retry-After`` while it is down, and counts rate
+limits, which then follow ``RATE_LIMIT_FAIL_OPEN`` (records go on, unlimited, by
+default). A Redis outage must not take records intake out of service.
+"""
 
 import argparse
 import asyncio
@@ -92,7 +98,10 @@ def _lifespan(
 async def _redis_down(_: Request, exc: Exception) -> Any:
     log.warning("Redis unavailable: %s", exc)
     return errors.error_response(
-        503, "unavailable", "job store unavailable, retry later", headers={"Retry-After": "5"}
+        503,
+        "unavailable",
+        "Redis, which keeps upload and import jobs, is unavailable; retry later",
+        headers={"Retry-After": errors.RETRY_AFTER},
     )
 
 
@@ -105,7 +114,8 @@ def _dependencies(settings: IngestorSettings, redis_client: Any) -> list[Any]:
             period_s=settings.rate_limit_period_seconds,
             namespace="ingestor",
         )
-        deps.append(Depends(limit_requests(limiter)))
+        fail_open = "ingest" in settings.rate_limit_fail_open
+        deps.append(Depends(limit_requests(limiter, fail_open=fail_open)))
     return deps
 
 
@@ -141,7 +151,7 @@ def create_app(settings: IngestorSettings | None = None) -> FastAPI:
         "ingestor",
         settings,
         lifespan=lifespan,
-        checks={"kafka": lambda: kafka.ping(broker), "redis": lambda: redis.ping(redis_client)},
+        checks={"kafka": lambda: kafka.ping(broker)},
         description=DESCRIPTION,
     )
 
