@@ -64,6 +64,17 @@ async def republish(broker: KafkaBroker, topic: str, items: list[DeadLetterItem]
     REPLAYED.inc(len(items))
 
 
+def refuse_truncated(items: list[DeadLetterItem]) -> None:
+    """409 when a dead letter's payload was cut: the original is not there to replay."""
+    truncated = [item.id for item in items if item.payload_truncated]
+    if truncated:
+        details = [
+            {"field": "body.ids", "code": "payload_truncated", "message": item_id}
+            for item_id in truncated
+        ]
+        raise ApiError(409, "a truncated payload cannot be replayed", details=details)
+
+
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1/dead-letters",
@@ -102,13 +113,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
             raise invalid("body.ids", f"at most {settings.replay_max_ids} ids per replay")
         broker = clients.publisher()  # 503 while Kafka is away, before any read
         page = await clients.queries().dead_letters(limit=len(ids), ids=ids)
-        truncated = [item.id for item in page.items if item.payload_truncated]
-        if truncated:
-            details = [
-                {"field": "body.ids", "code": "payload_truncated", "message": item_id}
-                for item_id in truncated
-            ]
-            raise ApiError(409, "a truncated payload cannot be replayed", details=details)
+        refuse_truncated(page.items)
         try:
             await republish(broker, settings.topic_raw, page.items)
         except KafkaError as exc:
