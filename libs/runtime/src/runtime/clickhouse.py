@@ -27,11 +27,26 @@ from tenacity import (
 T = TypeVar("T")
 
 
+def _require_embedded() -> None:
+    """chDB is an optional extra (``wellstream-runtime[embedded]``), left out of the
+    production image: imported only for a ``chdb://`` URL, and missing, said so."""
+    try:
+        import chdb  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            "a chdb:// ClickHouse URL needs the embedded engine, which is not installed"
+            " (the production image leaves it out): install wellstream-runtime[embedded]"
+            " (`make install` does), or set WELLSTREAM_CLICKHOUSE_URL to a server's"
+            " http(s):// URL"
+        ) from exc
+
+
 def connect(url: str, *, ca_file: Path | None = None) -> Client:
     """A sync client for ``chdb:///path`` or ``http(s)://user:pass@host:port/db``. An
     ``https://`` server's certificate is verified, against ``ca_file`` when given
     (otherwise the system's CAs)."""
     if url.startswith("chdb://"):
+        _require_embedded()
         path = url.removeprefix("chdb://") or ":memory:"
         if path != ":memory:":
             path = os.path.abspath(path)
