@@ -20,7 +20,7 @@ from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse, connect
 from runtime.http import create_app as create_http_app
 from runtime.http import serve
-from runtime.settings import Settings, load
+from runtime.settings import load
 from writer import consumer, deadletters, handlers, metrics, schema
 from writer.cache import Invalidation
 from writer.config import WriterSettings
@@ -65,7 +65,7 @@ def create_app(
         started: list[consumer.Loop[Any]] = []
         try:
             if settings.migrate_on_start:
-                await schema.migrate(ch)
+                await schema.migrate(ch, settings.clickhouse_cluster)
             await kafka.ensure_topics(settings)
             await producer.start()
             invalidation = Invalidation(redis, settings.cache_bump_timeout_seconds)
@@ -100,11 +100,12 @@ def create_app(
     )
 
 
-async def migrate(settings: Settings) -> list[str]:
-    """Apply the pending migrations to ``settings.clickhouse_url``; their names."""
+async def migrate(settings: WriterSettings) -> list[str]:
+    """Apply the pending migrations to ``settings.clickhouse_url`` (on
+    ``settings.clickhouse_cluster`` when set); their names."""
     ch = ClickHouse(connect(settings.clickhouse_url, ca_file=settings.clickhouse_ca_file))
     try:
-        return await schema.migrate(ch)
+        return await schema.migrate(ch, settings.clickhouse_cluster)
     finally:
         ch.close()
 

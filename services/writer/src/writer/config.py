@@ -10,6 +10,14 @@ class WriterSettings(ConsumerSettings):
     migrate_on_start: bool = Field(
         default=True, description="Apply pending ClickHouse migrations when the app starts."
     )
+    clickhouse_cluster: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description=(
+            "A replicated ClickHouse cluster (`remote_servers` name): migrations create"
+            " `ReplicatedReplacingMergeTree` tables `ON CLUSTER`; unset: one node."
+        ),
+    )
     batch_max_records: BatchRecords = Field(
         default=20_000,
         description="Most records handed to one insert round (over all partitions).",
