@@ -4,6 +4,8 @@ import argparse
 import asyncio
 import sys
 
+from wellstream import backup_cli
+
 
 def _migrate() -> None:
     from runtime.settings import load
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     serve.add_argument("ports", nargs="+", metavar="SERVICE=PORT")
     commands.add_parser("migrate", help="apply ClickHouse migrations")
+    backup_cli.add_commands(commands)
     commands.add_parser("settings", help="print the settings reference (docs/settings.md)")
     bench = commands.add_parser("bench", help="run the benchmarks")
     bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(str(exc))
     elif args.command == "migrate":
         _migrate()
+    elif args.command in ("backup", "restore"):
+        backup_cli.main(args)
     elif args.command == "settings":
         from wellstream.settingsdoc import render
 
