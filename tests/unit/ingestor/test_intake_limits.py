@@ -177,6 +177,14 @@ async def test_an_encoding_with_a_nul_character_is_400(ingestor: Intake, where: 
     assert response.json()["error_code"] == "bad_request"
 
 
+async def test_an_import_from_a_page_beyond_64_bits_is_422(ingestor: Intake) -> None:
+    # Found by the fuzzer: the job was created and its answer failed to serialize (500).
+    body = {"start_page": 2**70}
+    response = await ingestor.client.post("/api/v1/imports", headers=AUTH, json=body)
+    assert response.status_code == 422
+    assert response.json()["details"][0]["field"] == "body.start_page"
+
+
 async def test_uploads_beyond_the_keys_concurrency_are_429(ingestor: Intake) -> None:
     lease = ingestor.app.state.uploads.quota.acquire("loader")  # one upload in progress
     try:

@@ -29,7 +29,8 @@ class ImportRequest(BaseModel):
         default_factory=dict, description="Extra query parameters for the API, e.g. since"
     )
     page_size: int | None = Field(default=None, ge=1, le=10_000)
-    start_page: int = Field(default=1, ge=1)
+    # bounded: a page number past 64 bits could not even be answered in JSON (500)
+    start_page: int = Field(default=1, ge=1, le=1_000_000_000)
     resume: str | None = Field(
         default=None, description="Id of a failed import to continue from its next page"
     )
