@@ -151,6 +151,8 @@ _REFUSALS = error_responses(
     s503="Kafka, or Redis (which keeps the upload's progress), is unavailable",
 )
 
+_ASK = error_responses(401, 403, 404, 429, 503)
+
 #: The form, documented (the route reads the stream itself, never the whole form).
 _FORM = {
     "requestBody": {
@@ -192,9 +194,7 @@ def uploads_router(uploads: Uploads) -> APIRouter:
             _check_encoding(encoding)
         received, lease = await uploads.spool(request)
         try:
-            declared = received.fields.get("encoding")
-            encoding = encoding or (declared and _check_encoding(declared))
-            encoding = encoding or _charset(received.content_type)
+            encoding = encoding or _declared_encoding(received)
             fmt = format or detect_format(
                 received.filename, received.content_type, head_of(received.path)
             )
@@ -213,11 +213,7 @@ def uploads_router(uploads: Uploads) -> APIRouter:
             status_url=url,
         )
 
-    @router.get(
-        "/uploads/{upload_id}",
-        summary="Progress and counts of an upload",
-        responses=error_responses(401, 403, 404, 429, 503),
-    )
+    @router.get("/uploads/{upload_id}", summary="Progress and counts of an upload", responses=_ASK)
     async def get_upload(upload_id: str) -> UploadStatus:
         job = await uploads.store.get(upload_id)
         if job is None:
@@ -225,6 +221,12 @@ def uploads_router(uploads: Uploads) -> APIRouter:
         return UploadStatus.model_validate(job)
 
     return router
+
+
+def _declared_encoding(received: Received) -> str | None:
+    """The form's ``encoding`` field, else the file part's charset."""
+    declared = received.fields.get("encoding")
+    return (declared and _check_encoding(declared)) or _charset(received.content_type)
 
 
 def _charset(content_type: str) -> str | None:
