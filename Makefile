@@ -19,10 +19,11 @@ $(CACHE)/bootstrap/bin/uv:
 	python3 -m venv $(CACHE)/bootstrap
 	$(CACHE)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
 
-install: $(UV)  ## install Python deps, Kafka jars, redis-server
-	$(UV) sync --frozen
+install: $(UV)  ## install Python deps (with the embedded engine), Kafka jars, redis-server, promtool
+	$(UV) sync --frozen --all-extras
 	scripts/kafka.sh fetch
 	scripts/redis.sh ensure
+	scripts/promtool.sh ensure
 
 run: install  ## run Kafka, embedded ClickHouse and all four services locally (Ctrl-C stops)
 	$(PY) wellstream run
@@ -38,7 +39,7 @@ lint:  ## ruff format + lint, fixing what can be fixed
 	$(PY) ruff check --fix .
 
 unit: $(UV)  ## fast unit tests only
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	$(PY) pytest tests/unit
 
 bench: install  ## throughput and latency benchmarks (prints medians and ratios)
