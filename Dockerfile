@@ -7,6 +7,8 @@ COPY pyproject.toml uv.lock README.md ./
 COPY libs libs
 COPY services services
 COPY src src
+# Neither the dev group nor an extra: no test tools and no chDB (the `embedded` extra;
+# the services talk to a ClickHouse server). Every dependency is a wheel: no compiler.
 RUN uv sync --frozen --no-dev --compile-bytecode
 
 FROM python:3.11-slim
