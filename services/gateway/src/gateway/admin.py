@@ -104,7 +104,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     @router.post(
         "/replay",
         response_model=ReplayResult,
-        responses=error_responses(),
+        responses=error_responses(400, 401, 403, 409, 422, 429, 503),
         summary="Republish chosen dead letters' original messages to the raw topic",
     )
     async def replay(body: ReplayRequest) -> ReplayResult:
