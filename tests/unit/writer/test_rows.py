@@ -201,3 +201,29 @@ def test_chunks_are_per_partition_and_cut_at_multiples_of_the_size() -> None:
 def test_chunks_refuse_offsets_out_of_order() -> None:
     with pytest.raises(ValueError, match="out of order"):
         rows.chunks([_msg(0, 5), _msg(0, 5)], 10)
+
+
+def test_a_message_whose_decoding_fails_unexpectedly_is_a_dead_letter_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No message may stop its partition: whatever makes decoding raise, the message it
+    raises on becomes a dead letter with the reason, and the others are still stored."""
+    poison = orjson.dumps(canonical(1))
+    real = rows._decode
+
+    def decode(value: bytes) -> Any:
+        if value == poison:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(value)
+
+    monkeypatch.setattr(rows, "_decode", decode)
+    good, odd = message(orjson.dumps(canonical()), offset=0), message(poison, offset=1)
+
+    prepared = rows.prepare([good, odd])
+
+    assert prepared.rows is not None
+    assert [m.offset for m in prepared.rows.messages] == [0]
+    ((letter, _, _),) = prepared.letters
+    assert [e.code for e in letter.errors] == ["processing_failed"]
+    assert "RecursionError" in letter.errors[0].message
+    assert letter.source == odd_source(1)

@@ -152,6 +152,9 @@ def why_not(value: bytes) -> CanonicalRecord | ErrorDetail:
         return ErrorDetail(field=name, code=code, message=text[:500])
     except msgspec.DecodeError as exc:
         return ErrorDetail(code=ErrorCode.UNPARSEABLE_JSON, message=str(exc)[:500])
+    except Exception as exc:  # no message may stop its partition
+        message = f"{type(exc).__name__}: {exc}"[:500]
+        return ErrorDetail(code=ErrorCode.PROCESSING_FAILED, message=message)
     if not within_columns([record]):
         return ErrorDetail(code=ErrorCode.INVALID_VALUE, message=_OUT_OF_COLUMN)
     return record
@@ -178,7 +181,7 @@ def prepare(chunk: Sequence[ConsumerRecord]) -> Chunk:
     runs in a worker thread while the chunks before are inserted."""
     try:
         records = list(map(_decode, map(_value, chunk)))
-    except msgspec.DecodeError:  # ValidationError included
+    except Exception:  # each message alone says which, and why
         return _sorted_out(chunk)
     if not within_columns(records):
         return _sorted_out(chunk)
