@@ -1,10 +1,12 @@
-"""The validator on the real broker: a mixed batch split between normalized and DLQ."""
+"""The validator on the real broker: a mixed batch split between normalized and DLQ; no
+record stops its partition."""
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import DeadLetter, ErrorCode
 from contracts.records import decode_canonical
@@ -126,3 +128,69 @@ async def test_headers_that_are_not_text_lose_nothing(
 
     records = [decode_canonical(m.value) for m in normalized]
     assert sorted(r.source_offset for r in records) == list(range(12))
+
+
+async def committed(settings: ValidatorSettings) -> dict[int, int]:
+    """The validator group's committed offset of each raw partition that has one."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"{settings.consumer_group_prefix}.validator",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        found = {}
+        for partition in range(settings.topic_partitions):
+            offset = await consumer.committed(TopicPartition(settings.topic_raw, partition))
+            if offset is not None:
+                found[partition] = offset
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_no_record_stops_its_partition(settings_env: dict[str, str], unique: str) -> None:
+    """A 900 KB record that is a rejection (its dead letter would be as big) and one that
+    is valid but whose normalized record is over the producer's request size sit among
+    good records of their partition and of other keys: the good ones are normalized,
+    the two are bounded dead letters, the offsets are committed, and later records go
+    through."""
+    settings = ValidatorSettings(
+        reference_enabled=False, batch_timeout_ms=50, producer_max_request_bytes=256 * 1024
+    )
+    await ensure_topics(settings)
+    well = "W" + unique.upper().translate(LETTERS)
+    at: list[tuple[str, bytes | None]] = [(HEADER_ACCEPTED_AT, b"1700000000000")]
+    pad = "x" * 900_000
+    same = [raw(f"{well}-{i}") for i in range(10)]
+    same[3] = raw(f"{well}-BIG", note=pad)  # valid; its record is over 256 KiB
+    same[7] = orjson.dumps({"well_code": f"{well}-NOPERIOD", "note": pad})  # rejected
+    await send_raw(settings, unique, [(value, at) for value in same])
+    for key in ("a", "b", "c"):
+        await send_raw(
+            settings, f"{unique}-{key}", [(raw(f"{well}-{key.upper()}{i}"), at) for i in range(3)]
+        )
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        servers = settings.kafka_bootstrap_servers
+        normalized = await consume(servers, settings.topic_normalized, 17, within=60)
+        await send_raw(settings, unique, [(raw(f"{well}-LATER"), at)])
+        normalized = await consume(servers, settings.topic_normalized, 18, within=60, settle=0.5)
+        dead = await consume(servers, settings.topic_dlq, 2, within=30, settle=0.5)
+        await asyncio.sleep(1)  # the last batch's commit
+        offsets = await committed(settings)
+
+    records = [decode_canonical(m.value) for m in normalized]
+    letters = [DeadLetter.model_validate_json(m.value) for m in dead]
+    assert len(records) == 18, "each good record once, the later one too"
+    assert {r.well_code for r in records} >= {f"{well}-LATER", f"{well}-C2"}
+    assert len(letters) == 2
+    assert sorted(d.source.offset for d in letters if d.source) == [3, 7]
+    codes = sorted(e.code for d in letters for e in d.errors)
+    assert codes == sorted([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.MISSING_FIELD])
+    assert all(d.payload_truncated for d in letters)
+    assert all(d.payload_bytes and d.payload_bytes > 900_000 for d in letters)
+    assert all(len(m.value) < 20_000 for m in dead)
+    assert all(d.accepted_at_ms == 1_700_000_000_000 for d in letters)
+    assert sum(offsets.values()) == len(same) + 1 + 9, "every raw message committed"

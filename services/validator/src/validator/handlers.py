@@ -3,25 +3,30 @@
 The subscriber commits only after the handler returned (``NACK_ON_ERROR``), and the
 handler returns only after Kafka acknowledged every record it published, so a commit
 always follows a durable effect. A transient failure (Kafka, Redis) raises: the batch
-is rewound and redelivered. Bad data never raises; it becomes a dead letter.
+is rewound and redelivered. Bad data never raises; it becomes a dead letter. Any other
+failure splits the batch down to the message it fails on, which becomes a dead letter
+alone (``isolate``): no message stops its partition.
 """
 
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.params import NoCast
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from contracts import SCHEMA_VERSION
 from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
 from runtime.kafka import Outgoing, Producer, batch_parser
 from validator.config import ValidatorSettings
+from validator.isolate import failure, fitted, isolating
 from validator.pipeline import Processed, RawMessage, accepted_ms, process_batch, wells_of
 from validator.reference import ReferenceStore
 from validator.rules import Policy
@@ -40,6 +45,13 @@ BATCH_SECONDS = Histogram(
     "Time to handle one consumer batch, publishing included",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+CONSUMER_LAG = Gauge(
+    "wellstream_validator_consumer_lag",
+    "Messages between the consumer position and the partition's end",
+    ["topic", "partition"],
+)
+_PARTITION = attrgetter("topic", "partition")
+_OFFSET = attrgetter("offset")
 
 
 def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
@@ -76,8 +88,9 @@ def register(
     reference: ReferenceStore | None,
 ) -> None:
     """Subscribe the validator to the raw topic on ``broker``."""
+    steps = Steps(producer, settings, policy, reference)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         settings.topic_raw,
         group_id=f"{settings.consumer_group_prefix}.validator",
         batch=True,
@@ -89,14 +102,56 @@ def register(
         parser=batch_parser,
         decoder=_raw_records,
     )
+
+    @subscriber
     async def validate(records: NoCast[tuple["ConsumerRecord[Any, Any]", ...]]) -> None:
         started = time.perf_counter()
         raw = [to_raw(r) for r in records]
-        refs = await reference.lookup(wells_of(raw)) if reference is not None else None
-        result = process_batch(raw, policy, refs)
-        await publish(producer, settings, result)
-        observe(result)
+        await isolating(raw, steps.attempt, steps.give_up)
         BATCH_SECONDS.observe(time.perf_counter() - started)
+        record_lag(subscriber.consumer, records)
+
+
+def record_lag(consumer: Any, records: Sequence["ConsumerRecord[Any, Any]"]) -> None:
+    """The lag behind each partition's end once ``records`` are handled (bookkeeping: a
+    failure to read it is logged, never a batch's)."""
+    if consumer is None:
+        return
+    try:
+        last = dict(zip(map(_PARTITION, records), map(_OFFSET, records), strict=True))
+        for (topic, partition), offset in last.items():
+            end = consumer.highwater(TopicPartition(topic, partition))
+            if end is not None:
+                CONSUMER_LAG.labels(topic, str(partition)).set(max(end - offset - 1, 0))
+    except Exception:
+        log.exception("consumer lag not recorded")
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """What the handler does with (part of) a batch, and with a message that fails alone
+    (``isolate.isolating``)."""
+
+    producer: Producer
+    settings: ValidatorSettings
+    policy: Policy
+    reference: ReferenceStore | None
+
+    async def attempt(self, messages: Sequence[RawMessage]) -> None:
+        """Validate ``messages`` and publish the outcome; raises when any step fails."""
+        store = self.reference
+        refs = await store.lookup(wells_of(messages)) if store is not None else None
+        result = process_batch(messages, self.policy, refs)
+        await self._publish(fitted(result, messages, self.settings.producer_max_request_bytes))
+
+    async def give_up(self, message: RawMessage, exc: BaseException) -> None:
+        """Publish the dead letter of a message that fails alone."""
+        result = Processed([], [failure(message, exc)], {})
+        await self._publish(fitted(result, [message], self.settings.producer_max_request_bytes))
+
+    async def _publish(self, result: Processed) -> None:
+        await publish(self.producer, self.settings, result)
+        observe(result)
 
 
 async def publish(producer: Producer, settings: ValidatorSettings, result: Processed) -> None:
@@ -142,4 +197,4 @@ def _count(counter: Counter, counts: Mapping[str, int]) -> None:
         counter.labels(label).inc(n)
 
 
-__all__: Sequence[str] = ("publish", "register", "to_raw")
+__all__: Sequence[str] = ("Steps", "publish", "record_lag", "register", "to_raw")
