@@ -1,35 +1,38 @@
-"""End to end: records/s from the raw topic to queryable rows, through the validator and
-the writer as they run in production; against a bare two-stage floor (consume → validate
-→ produce → consume → insert, nothing else) on the same broker and engine."""
+"""End to end, each stage a process of its own: records/s from a preloaded raw topic
+until the writers' consumer group committed every normalized offset (the writer commits
+only once its insert is durable), through the validator and the writer as deployed
+(their entry points and ``WELLSTREAM_*`` settings); against a bare pipeline in processes
+of its own (``wellstream.bench.bare``) on the same broker and engine, measured the same
+way. The clock starts once the stage processes are ready and the raw topic is loaded.
+
+Then freshness: records offered at ``WELLSTREAM_BENCH_FRESHNESS_RATE`` per second (10,000)
+for ``WELLSTREAM_BENCH_FRESHNESS_SECONDS`` (20), in small paced batches, each carrying its
+send time as its Kafka time, which the validator keeps as ``ingested_at``; the p50 and
+p99 of ``inserted_at - ingested_at`` over the rows, read once the writer stopped.
+
+The embedded engine allows one process per data directory: each run's writer (or bare
+inserter) gets a directory of its own, and its rows are counted by a process started
+once it stopped.
+"""
 
 import asyncio
-import contextlib
 import os
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
 
 import orjson
-from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
 
-from contracts import RawRecord
 from runtime import kafka
-from runtime.clickhouse import ClickHouse, connect
 from runtime.settings import Settings
 from wellstream.bench.data import raw_records
 from wellstream.bench.environment import environment, fresh_topics, preload, producer
-from wellstream.bench.report import Result
+from wellstream.bench.processes import Commits, Stage, bare, running, service
+from wellstream.bench.report import Latency, Result
 
-_FLOOR_TABLE = "bench_floor"
-_FLOOR_COLUMNS = [
-    "well_code",
-    "production_period",
-    "days_on_production",
-    "oil_production_kbd",
-    "gas_production_mmcfd",
-    "water_production_kbd",
-    "data_source",
-]
+RATE = int(os.environ.get("WELLSTREAM_BENCH_FRESHNESS_RATE", "10000"))
+SECONDS = float(os.environ.get("WELLSTREAM_BENCH_FRESHNESS_SECONDS", "20"))
+_TICK = 0.01  # the paced producer sends RATE * _TICK records every _TICK seconds
 
 
 def run(records: int, runs: int) -> list[Result]:
@@ -38,132 +41,124 @@ def run(records: int, runs: int) -> list[Result]:
 
 
 async def _measure(records: int, runs: int) -> list[Result]:
-    from writer.schema import migrate
-
-    ch = ClickHouse(connect(os.environ["WELLSTREAM_CLICKHOUSE_URL"]))
-    await migrate(ch)
-    await ch.command(
-        f"CREATE TABLE IF NOT EXISTS {_FLOOR_TABLE} (well_code String, production_period String,"
-        " days_on_production Nullable(Float64), oil_production_kbd Nullable(Float64),"
-        " gas_production_mmcfd Nullable(Float64), water_production_kbd Nullable(Float64),"
-        " data_source String) ENGINE = MergeTree ORDER BY (well_code, production_period)"
-    )
-    pipeline, floor = [], []
+    pipeline: list[float] = []
+    floor: list[float] = []
     for run_no in range(runs):
         source = f"bench-{run_no}-{time.time_ns()}"
         payloads = raw_records(records, seed=run_no, source=source)
-        keys = [orjson.loads(p)["well_code"].encode() for p in payloads]
-        floor.append(await _floor_once(ch, payloads, keys, source))
-        pipeline.append(await _pipeline_once(ch, payloads, keys, source))
+        floor.append(await _throughput("floor", f"floor-{run_no}", payloads, source))
+        pipeline.append(await _throughput("pipeline", f"pipeline-{run_no}", payloads, source))
         print(f"   run {run_no + 1}: pipeline {pipeline[-1]:,.0f}/s, floor {floor[-1]:,.0f}/s")
-    ch.close()
-    return [Result("pipeline raw->queryable", "records/s", pipeline, "bare two-stage floor", floor)]
-
-
-async def _count(ch: ClickHouse, sql: str, source: str) -> int:
-    rows = await ch.rows(sql, parameters={"source": source})
-    return int(rows[0][0])
-
-
-async def _until(ch: ClickHouse, sql: str, source: str, expected: int) -> None:
-    deadline = time.monotonic() + 600
-    while await _count(ch, sql, source) < expected:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {await _count(ch, sql, source)} of {expected} rows arrived")
-        await asyncio.sleep(0.1)
-
-
-@contextlib.asynccontextmanager
-async def _services() -> AsyncIterator[None]:
-    from runtime.settings import load
-    from validator.app import create_app as validator_app
-    from validator.config import ValidatorSettings
-    from writer.app import create_app as writer_app
-    from writer.config import WriterSettings
-
-    apps: list[FastAPI] = [writer_app(load(WriterSettings)), validator_app(load(ValidatorSettings))]
-    async with contextlib.AsyncExitStack() as stack:
-        for app in apps:
-            await stack.enter_async_context(app.router.lifespan_context(app))
-        yield
-
-
-async def _pipeline_once(
-    ch: ClickHouse, payloads: list[bytes], keys: list[bytes], source: str
-) -> float:
-    topics = fresh_topics()
-    await preload(topics["WELLSTREAM_TOPIC_RAW"], payloads, keys)
-    sql = "SELECT uniqExact(record_id) FROM production WHERE data_source = {source:String}"
-    started = time.perf_counter()
-    async with _services():
-        await _until(ch, sql, source, len(payloads))
-    return len(payloads) / (time.perf_counter() - started)
-
-
-async def _floor_once(
-    ch: ClickHouse, payloads: list[bytes], keys: list[bytes], source: str
-) -> float:
-    topics = fresh_topics()
-    raw, middle = topics["WELLSTREAM_TOPIC_RAW"], topics["WELLSTREAM_TOPIC_NORMALIZED"]
-    await preload(raw, payloads, keys)
-    group = topics["WELLSTREAM_CONSUMER_GROUP_PREFIX"]
-    sql = f"SELECT count() FROM {_FLOOR_TABLE} WHERE data_source = {{source:String}}"
-    started = time.perf_counter()
-    stages = [
-        asyncio.create_task(_floor_validate(raw, middle, f"{group}.a")),
-        asyncio.create_task(_floor_insert(ch, middle, f"{group}.b")),
+    offered, p50, p99 = [], [], []
+    for run_no in range(runs):
+        rate, found = await _freshness(f"fresh-{run_no}", f"fresh-{run_no}-{time.time_ns()}")
+        offered.append(rate)
+        p50.append(found["p50_ms"])
+        p99.append(found["p99_ms"])
+        print(
+            f"   freshness {run_no + 1}: {rate:,.0f}/s offered, p50 {p50[-1]:.0f} ms,"
+            f" p99 {p99[-1]:.0f} ms"
+        )
+    return [
+        Result(
+            "pipeline raw->committed",
+            "records/s",
+            pipeline,
+            "bare pipeline in processes",
+            floor,
+            target=0.8,
+        ),
+        Latency(
+            "pipeline freshness, offered",
+            "records/s",
+            offered,
+            p50_ms=tuple(p50),
+            p99_ms=tuple(p99),
+            p99_target_ms=2000,
+        ),
     ]
-    try:
-        await _until(ch, sql, source, len(payloads))
-    finally:
-        for task in stages:
-            task.cancel()
-        await asyncio.gather(*stages, return_exceptions=True)
-    return len(payloads) / (time.perf_counter() - started)
 
 
-def _consumer(topic: str, group: str) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        topic,
-        **kafka.connection(Settings()),
-        group_id=group,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
+def _stages(kind: str, env: dict[str, str]) -> list[Stage]:
+    """The writing stage first: it applies the migrations."""
+    if kind == "floor":
+        return [bare("insert", "insert", env), bare("validate", "validate", env)]
+    return [
+        service("writer", "wellstream-writer", env),
+        service("validator", "wellstream-validator", env),
+    ]
 
 
-async def _floor_validate(source: str, target: str, group: str) -> None:
-    consumer, sender = _consumer(source, group), producer()
-    await consumer.start()
+def _env(tag: str) -> dict[str, str]:
+    """The stages' environment: this run's topics and groups (``fresh_topics``), and an
+    engine directory of the run's own."""
+    url = os.environ["WELLSTREAM_CLICKHOUSE_URL"]
+    if url.startswith("chdb://"):
+        url = f"{url.rstrip('/')}/{tag}"
+    return {**os.environ, "WELLSTREAM_CLICKHOUSE_URL": url}
+
+
+async def _topics() -> tuple[Settings, str]:
+    topics = fresh_topics()
+    settings = Settings()
+    await kafka.ensure_topics(settings)
+    return settings, topics["WELLSTREAM_TOPIC_RAW"]
+
+
+def _keys(payloads: list[bytes]) -> list[bytes]:
+    return [orjson.loads(p)["well_code"].encode() for p in payloads]
+
+
+async def _throughput(kind: str, tag: str, payloads: list[bytes], source: str) -> float:
+    settings, raw = await _topics()
+    await preload(raw, payloads, _keys(payloads))
+    env = _env(tag)
+    async with Commits(settings) as commits, running(_stages(kind, env), tag):
+        started = time.perf_counter()
+        await commits.wait()
+        elapsed = time.perf_counter() - started
+    _rows(env, source, len(payloads))
+    return len(payloads) / elapsed
+
+
+async def _freshness(tag: str, source: str) -> tuple[float, dict[str, float]]:
+    settings, raw = await _topics()
+    payloads = raw_records(int(RATE * SECONDS), seed=99, source=source)
+    env = _env(tag)
+    async with Commits(settings) as commits, running(_stages("pipeline", env), tag):
+        rate = await _offer(raw, payloads, _keys(payloads))
+        await commits.wait()
+    return rate, _rows(env, source, len(payloads))
+
+
+async def _offer(topic: str, payloads: list[bytes], keys: list[bytes]) -> float:
+    """Send ``payloads`` at ``RATE`` per second, a small batch every ``_TICK``; the rate
+    achieved."""
+    step = max(1, int(RATE * _TICK))
+    sender = producer()
     await sender.start()
     try:
-        while True:
-            batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
-            pending = []
-            for messages in batches.values():
-                for message in messages:
-                    record = RawRecord.model_validate_json(message.value)
-                    body = record.model_dump_json().encode()
-                    pending.append(await sender.send(target, body, key=message.key))
-            await asyncio.gather(*pending)
-            if pending:
-                await consumer.commit()
+        started, pending = time.perf_counter(), []
+        for tick, first in enumerate(range(0, len(payloads), step)):
+            delay = started + tick * _TICK - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for value, key in zip(
+                payloads[first : first + step], keys[first : first + step], strict=True
+            ):
+                pending.append(await sender.send(topic, value, key=key))
+        await asyncio.gather(*pending)
+        return len(payloads) / (time.perf_counter() - started)
     finally:
-        await consumer.stop()
         await sender.stop()
 
 
-async def _floor_insert(ch: ClickHouse, source: str, group: str) -> None:
-    consumer = _consumer(source, group)
-    await consumer.start()
-    try:
-        while True:
-            batches = await consumer.getmany(timeout_ms=200, max_records=50_000)
-            rows = [orjson.loads(m.value) for messages in batches.values() for m in messages]
-            if rows:
-                columns = [[row.get(name) for row in rows] for name in _FLOOR_COLUMNS]
-                await ch.insert(_FLOOR_TABLE, columns, _FLOOR_COLUMNS)
-                await consumer.commit()
-    finally:
-        await consumer.stop()
+def _rows(env: dict[str, str], source: str, expected: int) -> dict[str, float]:
+    """The rows of ``source`` and their freshness, counted by a process of their own
+    once the writing stage stopped; every record must be there."""
+    command = [sys.executable, "-m", "wellstream.bench.bare", "query", source]
+    done = subprocess.run(command, env=env, capture_output=True, check=True, timeout=300)
+    found: dict[str, float] = orjson.loads(done.stdout.splitlines()[-1])
+    if found["rows"] != expected:
+        raise RuntimeError(f"{found['rows']:.0f} rows of {expected} inserted")
+    return found
