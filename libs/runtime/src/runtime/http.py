@@ -14,7 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime import errors
+from runtime import errors, tracing
 from runtime.context import request_id_var
 from runtime.health import Check, health_router
 from runtime.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_router
@@ -65,6 +65,9 @@ def create_app(
             allow_headers=_ALLOWED_HEADERS,
             expose_headers=_EXPOSED_HEADERS,
         )
+    tracer = tracing.configure(service, settings)
+    if tracer is not None:
+        app.add_middleware(tracing.TraceRequests, tracer=tracer)
     app.add_middleware(RequestContext, service=service)
     return app
 

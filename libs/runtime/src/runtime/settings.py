@@ -177,6 +177,14 @@ class Settings(BaseSettings):
         default="INFO", description="Log level."
     )
     log_json: bool = Field(default=True, description="JSON log lines (false: plain text).")
+    otel_enabled: bool = Field(
+        default=False, description="OpenTelemetry traces, `traceparent` across Kafka hops."
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector (`http://host:4318`) the traces go to when "
+        "`otel_enabled`; unset: spans are made and propagated, not exported.",
+    )
 
     @field_validator("clickhouse_url")
     @classmethod
