@@ -15,10 +15,12 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from faststream.exceptions import FastStreamException
 from faststream.kafka import KafkaBroker
+from opentelemetry.trace import SpanKind
 
 from contracts import SCHEMA_VERSION, DeadLetter, topics
 from ingestor.metrics import RECORDS
 from ingestor.parsing import Item
+from runtime import tracing
 
 #: Rejected line numbers listed in a response at most; the counts stay exact.
 MAX_LISTED_REJECTS = 1000
@@ -89,13 +91,30 @@ class Publisher:
         on_progress: Callable[[Tally], Awaitable[None]] | None = None,
     ) -> Tally:
         """Publish every batch; raise KafkaUnavailable when Kafka fails or stalls.
-        ``on_progress`` sees the running totals after each acknowledged window."""
+        ``on_progress`` sees the running totals after each acknowledged window. Traced,
+        in a producer span whose ``traceparent`` every message carries."""
         if not self.connected:
             raise KafkaUnavailable("not connected to Kafka")
+        tracer = tracing.tracer("ingestor")
+        if tracer is None:
+            return await self._publish_all(batches, correlation_id, on_progress, traced=False)
+        with tracer.start_as_current_span(f"publish {self.raw_topic}", kind=SpanKind.PRODUCER):
+            return await self._publish_all(batches, correlation_id, on_progress, traced=True)
+
+    async def _publish_all(
+        self,
+        batches: AsyncIterable[list[Item]] | Iterable[list[Item]],
+        correlation_id: str,
+        on_progress: Callable[[Tally], Awaitable[None]] | None,
+        *,
+        traced: bool,
+    ) -> Tally:
         total, pending, window = Tally(), [], Tally()
         try:
             async for batch in _aiter(batches):
                 sent_at = headers(correlation_id, int(time.time() * 1000))
+                if traced:
+                    tracing.inject(sent_at)
                 # A send blocks while the producer's buffer is full or metadata is
                 # missing: the timeout turns a dead broker into a prompt 503.
                 async with asyncio.timeout(self.timeout_s):

@@ -20,10 +20,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.params import NoCast
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 
 from contracts import SCHEMA_VERSION
 from contracts.topics import HEADER_ACCEPTED_AT, HEADER_CORRELATION_ID, HEADER_SCHEMA_VERSION
+from runtime import tracing
 from runtime.kafka import Outgoing, Producer, batch_parser
 from validator.config import ValidatorSettings
 from validator.isolate import failure, fitted, isolating
@@ -56,13 +58,16 @@ _OFFSET = attrgetter("offset")
 
 def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
     """The consumer record as the pipeline reads it. Only the two headers it needs are
-    decoded (a value that is not text is read with replacement characters)."""
-    accepted = correlation_id = None
+    decoded (a value that is not text is read with replacement characters); its
+    ``traceparent`` is kept as it came, to be carried forward."""
+    accepted = correlation_id = traceparent = None
     for name, value in record.headers or ():
         if name == HEADER_ACCEPTED_AT:
             accepted = (value or b"").decode("utf-8", "replace")
         elif name == HEADER_CORRELATION_ID:
             correlation_id = (value or b"").decode("utf-8", "replace")
+        elif name == tracing.TRACEPARENT:
+            traceparent = value
     return RawMessage(
         record.value or b"",
         record.topic,
@@ -71,6 +76,7 @@ def to_raw(record: "ConsumerRecord[Any, Any]") -> RawMessage:
         accepted_ms(accepted, record.timestamp),
         record.key,
         correlation_id,
+        traceparent,
     )
 
 
@@ -107,7 +113,17 @@ def register(
     async def validate(records: NoCast[tuple["ConsumerRecord[Any, Any]", ...]]) -> None:
         started = time.perf_counter()
         raw = [to_raw(r) for r in records]
-        await isolating(raw, steps.attempt, steps.give_up)
+        tracer = tracing.tracer("validator")
+        if tracer is None:
+            await isolating(raw, steps.attempt, steps.give_up)
+        else:  # one span for the batch, linked to the request of each record
+            with tracer.start_as_current_span(
+                f"process {settings.topic_raw}",
+                kind=SpanKind.CONSUMER,
+                links=tracing.links(m.traceparent for m in raw),
+                attributes={"messaging.batch.message_count": len(raw)},
+            ):
+                await isolating(raw, steps.attempt, steps.give_up)
         BATCH_SECONDS.observe(time.perf_counter() - started)
         record_lag(subscriber.consumer, records)
 
@@ -159,7 +175,12 @@ async def publish(producer: Producer, settings: ValidatorSettings, result: Proce
     schema = str(SCHEMA_VERSION).encode()
     normalized, dlq = settings.topic_normalized, settings.topic_dlq
     messages: list[Outgoing] = [
-        (normalized, item.body, item.key.encode(), _headers(item.correlation_id, schema))
+        (
+            normalized,
+            item.body,
+            item.key.encode(),
+            _headers(item.correlation_id, schema, item.traceparent),
+        )
         for item in result.normalized
     ]
     messages += [
@@ -167,17 +188,21 @@ async def publish(producer: Producer, settings: ValidatorSettings, result: Proce
             dlq,
             rejection.dead_letter.model_dump_json().encode(),
             rejection.key,
-            _headers(rejection.correlation_id, schema),
+            _headers(rejection.correlation_id, schema, rejection.traceparent),
         )
         for rejection in result.rejected
     ]
     await producer.send_all(messages)
 
 
-def _headers(correlation_id: str | None, schema: bytes) -> list[tuple[str, bytes]]:
+def _headers(
+    correlation_id: str | None, schema: bytes, traceparent: bytes | None
+) -> list[tuple[str, bytes]]:
     headers = [(HEADER_SCHEMA_VERSION, schema)]
     if correlation_id:
         headers.append((HEADER_CORRELATION_ID, correlation_id.encode()))
+    if traceparent:
+        headers.append((tracing.TRACEPARENT, traceparent))
     return headers
 
 

@@ -33,7 +33,7 @@ SPLITS = Counter(
     "wellstream_validator_batch_splits_total", "Batches split to find the message they fail on"
 )
 #: What a record's headers take at most besides its correlation id (schema version,
-#: names, varints); the size is measured with them all the same.
+#: traceparent, names, varints); the size is measured with them all the same.
 _HEADROOM: Final = 256
 
 Attempt = Callable[[Sequence[RawMessage]], Awaitable[None]]

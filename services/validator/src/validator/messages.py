@@ -16,6 +16,7 @@ class RawMessage(NamedTuple):
     accepted_ms: int = 0
     key: bytes | None = None
     correlation_id: str | None = None
+    traceparent: bytes | None = None
 
 
 class Normalized(msgspec.Struct, frozen=True, gc=False):
@@ -24,3 +25,4 @@ class Normalized(msgspec.Struct, frozen=True, gc=False):
     key: str
     body: bytes
     correlation_id: str | None
+    traceparent: bytes | None = None

@@ -37,6 +37,7 @@ class Rejection(NamedTuple):
     key: bytes | None
     dead_letter: DeadLetter
     correlation_id: str | None
+    traceparent: bytes | None = None
 
 
 class Processed(NamedTuple):
@@ -82,7 +83,7 @@ def process_batch(
     for message in left:
         result = explain(message, policy, reference, clock)
         if isinstance(result, CanonicalRecord):
-            out.add(result, message.correlation_id)
+            out.add(result, message.correlation_id, message.traceparent)
         else:
             rejected.append(reject(message, result))
     out.flag_split_wells()
@@ -111,10 +112,12 @@ class _Output:
         #: Encoded into, then copied: cheaper than a buffer grown for every record.
         self.buffer = bytearray(4_096)
 
-    def add(self, record: CanonicalRecord, correlation_id: str | None) -> None:
+    def add(
+        self, record: CanonicalRecord, correlation_id: str | None, traceparent: bytes | None
+    ) -> None:
         _encode_into(record, self.buffer)
         well = record.well_code
-        self.normalized.append(Normalized(well, bytes(self.buffer), correlation_id))
+        self.normalized.append(Normalized(well, bytes(self.buffer), correlation_id, traceparent))
         self.keys.append((well, record.period, record.data_source))
         for flag in record.flags:
             self.flags[flag] = self.flags.get(flag, 0) + 1
@@ -132,7 +135,9 @@ class _Output:
                 continue
             encode_into(record, buffer)
             well = record.well_code
-            normalized.append(Normalized(well, bytes(buffer), message.correlation_id))
+            normalized.append(
+                Normalized(well, bytes(buffer), message.correlation_id, message.traceparent)
+            )
             keys.append((well, record.period, record.data_source))
             for flag in record.flags:
                 flags[flag] = flags.get(flag, 0) + 1
@@ -157,7 +162,7 @@ class _Output:
                 item = self.normalized[i]
                 record = decode_canonical(item.body)
                 record.flags.append(flag)
-                self.normalized[i] = Normalized(item.key, encode(record), item.correlation_id)
+                self.normalized[i] = msgspec.structs.replace(item, body=encode(record))
                 self.flags[flag] = self.flags.get(flag, 0) + 1
 
 
@@ -206,4 +211,4 @@ def reject(message: RawMessage, errors: list[ErrorDetail]) -> Rejection:
     )
     letter = DeadLetter.for_payload(message.value, stage="validator", errors=errors, source=source)
     letter.accepted_at_ms = message.accepted_ms  # what the record's version would use
-    return Rejection(message.key, letter, message.correlation_id)
+    return Rejection(message.key, letter, message.correlation_id, message.traceparent)

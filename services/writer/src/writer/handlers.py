@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from runtime import kafka
+from runtime import kafka, tracing
 from writer import deadletters, rows
 from writer.cache import Invalidation
 from writer.config import WriterSettings
@@ -58,8 +58,16 @@ async def store_records(
     invalidation: Invalidation | None = None,
 ) -> None:
     """Insert a decoded batch and publish its dead letters; then, with ``invalidation``,
-    bump the generations of the wells and fields it inserted (before its commit)."""
-    stored = await inserts.chunks(chunks, publish)
+    bump the generations of the wells and fields it inserted (before its commit).
+    Traced, the inserts are one span linked to the request of each record."""
+    tracer = tracing.tracer("writer")
+    if tracer is None:
+        stored = await inserts.chunks(chunks, publish)
+    else:
+        messages = (m for chunk in chunks if chunk.rows for m in chunk.rows.messages)
+        links = tracing.links(tracing.traceparent_of(m.headers) for m in messages)
+        with tracer.start_as_current_span(f"insert {rows.HISTORY_TABLE}", links=links):
+            stored = await inserts.chunks(chunks, publish)
     if invalidation is not None and stored.rows:
         await invalidation.bump(stored.wells, stored.fields)
 
