@@ -102,7 +102,9 @@ async def test_list_and_replay(
     assert messages == {payload.encode(): f"W{unique}".encode(), b"not json": None}
 
 
-def token(scope: str, *, secret: str = SECRET, expires_in: int = 60) -> str:
+def token(scope: str, *, secret: str = SECRET, expires_in: int = 86_400) -> str:
+    """A token made when the tests are collected, so valid for a day: the suite runs
+    for minutes before it is used."""
     claims: dict[str, Any] = {"sub": "svc", "scope": scope, "aud": AUDIENCE, "iss": ISSUER}
     claims["exp"] = int(time.time()) + expires_in
     return jwt.encode(claims, secret, algorithm="HS256")

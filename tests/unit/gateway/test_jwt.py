@@ -33,8 +33,10 @@ JWK = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(PRIVATE.public_key())), "
 
 
 def claims(**changes: Any) -> dict[str, Any]:
+    """Claims of a token made when the tests are collected: valid for a day, since the
+    suite may run for minutes before the token is used."""
     base = {"sub": "svc", "scope": "read", "aud": AUDIENCE, "iss": ISSUER}
-    return {**base, "exp": int(time.time()) + 60, **changes}
+    return {**base, "exp": int(time.time()) + 86_400, **changes}
 
 
 def b64(data: bytes) -> str:

@@ -61,11 +61,14 @@ class Importer:
 
     async def run(self, job_id: str, lease: Lease) -> None:
         try:
-            await self.pull(job_id)
+            await self.pull(job_id, lease)
         finally:
-            lease.release()
+            lease.release()  # a no-op when ``pull`` gave it back already
 
-    async def pull(self, job_id: str) -> None:
+    async def pull(self, job_id: str, lease: Lease) -> None:
+        """Publish the import's pages from its next one; the key's share of the quota is
+        given back before the job's end is recorded, so a client that reads the end can
+        start or resume another at once."""
         job = await self.store.get(job_id)
         assert job is not None
         assert self.api is not None
@@ -86,14 +89,18 @@ class Importer:
                 fields = {"next_page": page, "pages_done": pages_done, "records_seen": seen}
                 await self.store.record(job_id, tally, **fields)
         except KafkaUnavailable as exc:
+            lease.release()
             await self.store.fail(job_id, f"Kafka unavailable: {exc}")
         except asyncio.CancelledError:
+            lease.release()
             await self.store.fail(job_id, f"the service stopped at page {page}; resume it")
             raise
         except Exception as exc:  # the job records the failure and can be resumed
+            lease.release()
             log.warning("import %s stopped at page %s: %r", job_id, page, exc)
             await self.store.fail(job_id, f"page {page}: {type(exc).__name__}: {exc}")
         else:
+            lease.release()
             await self.store.update(job_id, {"status": "done", "finished_at": now()})
 
     async def start(self, request: ImportRequest, key: str) -> str:
