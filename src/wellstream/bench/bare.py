@@ -25,6 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from contracts import CanonicalRecord, RawRecord
+from contracts.records import canonical_record
 from runtime import kafka
 from runtime.clickhouse import ClickHouse, connect
 from runtime.settings import Settings, load
@@ -54,7 +55,7 @@ def canonical(raw: RawRecord, message: ConsumerRecord, now: datetime) -> Canonic
     period = raw.production_period
     days = float(raw.days_on_production or 0)
     oil, gas, water = raw.oil_production_kbd, raw.gas_production_mmcfd, raw.water_production_kbd
-    return CanonicalRecord(
+    return canonical_record(
         record_id=f"{raw.well_code}|{raw.field_code}|{period}|month|{raw.data_source}",
         version=(raw.revision << 44) | message.timestamp,
         well_code=raw.well_code.upper(),
@@ -71,20 +72,10 @@ def canonical(raw: RawRecord, message: ConsumerRecord, now: datetime) -> Canonic
         oil_bbl=_barrels(oil, days),
         gas_mcf=_barrels(gas, days),
         water_bbl=_barrels(water, days),
-        liquids_bbl=None,
         oil_production_kbd=oil,
         gas_production_mmcfd=gas,
         water_production_kbd=water,
         liquids_production_kbd=raw.liquids_production_kbd,
-        boe=None,
-        water_cut=None,
-        gor=None,
-        original_values={},
-        flags=[],
-        operator=None,
-        basin=None,
-        country=None,
-        well_status=None,
         data_source=raw.data_source,
         revision=raw.revision,
         extra=raw.model_extra or {},
@@ -93,7 +84,6 @@ def canonical(raw: RawRecord, message: ConsumerRecord, now: datetime) -> Canonic
         source_offset=message.offset,
         ingested_at=datetime.fromtimestamp(message.timestamp / 1000, UTC),
         normalized_at=now,
-        schema_version=1,
     )
 
 

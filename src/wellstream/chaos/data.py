@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from contracts import SCHEMA_VERSION, CanonicalRecord, topics
-from contracts.records import encode
+from contracts import CanonicalRecord, topics
+from contracts.records import canonical_record, encode
 from runtime import kafka
 from runtime.clickhouse import ClickHouse
 from runtime.settings import Settings
@@ -27,15 +27,12 @@ def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
     """The ``i``-th synthetic daily record of wells ``{prefix}-0 .. {prefix}-49``."""
     well = f"{prefix}-{i % WELLS}"
     day = _EPOCH + timedelta(days=i // WELLS)
-    return CanonicalRecord(
+    return canonical_record(
         record_id=f"{prefix}:{i}",
         version=version,
         well_code=well,
         well_code_raw=well,
         field_code="F1",
-        field_name=None,
-        well_reference=None,
-        well_name=None,
         period=day.isoformat(),
         period_start=day,
         period_type="day",
@@ -44,29 +41,13 @@ def canonical(i: int, prefix: str, version: int = 1) -> CanonicalRecord:
         oil_bbl=100.0 + i % 7,
         gas_mcf=50.0,
         water_bbl=10.0,
-        liquids_bbl=None,
-        oil_production_kbd=None,
-        gas_production_mmcfd=None,
-        water_production_kbd=None,
-        liquids_production_kbd=None,
         boe=100.0 + i % 7 + 50.0 / 6,
-        water_cut=None,
-        gor=None,
-        original_values={},
-        flags=[],
-        operator=None,
-        basin=None,
-        country=None,
-        well_status=None,
         data_source="chaos",
         revision=version,
-        extra={},
         source_topic="production.raw.v1",
-        source_partition=0,
         source_offset=i,
         ingested_at=_ACCEPTED,
         normalized_at=_ACCEPTED,
-        schema_version=SCHEMA_VERSION,
     )
 
 
