@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from contracts import SCHEMA_VERSION
-from contracts.records import CanonicalRecord, canonical_record, decode_canonical, encode
+from contracts.records import canonical_record, decode_canonical, encode
 
 MOMENT = datetime(2024, 1, 2, tzinfo=UTC)
 DATED = {
