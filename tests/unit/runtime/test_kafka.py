@@ -104,3 +104,19 @@ def test_producers_send_at_most_what_topics_accept() -> None:
     assert config["acks"] == "all"
     broker = kafka.make_broker(settings, client_id="test")
     assert broker._connection_kwargs["max_request_size"] == 500_000
+
+
+def test_remembered_partitions_are_the_default_partitioners() -> None:
+    """A key goes where aiokafka's (and Java's) default partitioner sends it, also after
+    the topic's partition count changed."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from runtime.kafka import Partitions
+
+    partitions = Partitions()
+    keys = [f"W-{i}".encode() for i in range(500)]
+    for count in (3, 3, 12):
+        partitions.refresh("t", set(range(count)))
+        expected = [DefaultPartitioner()(key, list(range(count)), []) for key in keys]
+        assert [partitions.of("t", key) for key in keys] == expected
+    assert len({partitions.of("t", key) for key in keys}) == 12
