@@ -14,7 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from runtime import tracing
 from runtime.clickhouse import ClickHouse, connect
 from runtime.settings import Settings
 from tests import infra as _infra
@@ -77,3 +80,13 @@ def settings_env(infra: Infra, unique: str, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def base_settings(settings_env: dict[str, str]) -> Settings:
     return Settings()
+
+
+@pytest.fixture
+def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """Every span of the tracers configured in the test; none left configured after."""
+    memory = InMemorySpanExporter()
+    monkeypatch.setattr(tracing, "_processors", [SimpleSpanProcessor(memory)])
+    monkeypatch.setattr(tracing, "_tracers", {})
+    yield memory
+    memory.shutdown()

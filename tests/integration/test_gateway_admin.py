@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from contracts.records import decode_canonical
 from runtime.clickhouse import ClickHouse
@@ -18,6 +17,7 @@ from tests.integration.gateway_support import (
     settings,
     until_kafka,
 )
+from tests.integration.kafka_support import consume
 from validator.handlers import to_raw
 from validator.pipeline import process_batch
 from validator.rules import Policy
@@ -86,19 +86,9 @@ async def test_list_and_replay(
         "replayed": [f"dl1-{unique}", f"dl2-{unique}"],
         "missing": [f"missing-{unique}"],
     }
-    consumer = AIOKafkaConsumer(
-        settings_env["WELLSTREAM_TOPIC_RAW"],
-        bootstrap_servers=settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"],
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=5000, max_records=10)
-        if sum(len(v) for v in batches.values()) < 2:
-            batches = {**batches, **await consumer.getmany(timeout_ms=5000)}
-    finally:
-        await consumer.stop()
-    messages = {m.value: m.key for records in batches.values() for m in records}
+    servers = settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]
+    sent = await consume(servers, settings_env["WELLSTREAM_TOPIC_RAW"], 2, within=10, settle=1.0)
+    messages = {m.value: m.key for m in sent}
     assert messages == {payload.encode(): f"W{unique}".encode(), b"not json": None}
 
 
@@ -174,19 +164,9 @@ async def test_a_replay_keeps_the_acceptance_time_and_changes_nothing_twice(
         )
         assert replay.status_code == 200, replay.text
 
-    consumer = AIOKafkaConsumer(
-        settings_env["WELLSTREAM_TOPIC_RAW"],
-        bootstrap_servers=settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"],
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=5000, max_records=10)
-        if sum(len(v) for v in batches.values()) < 2:
-            batches = {**batches, **await consumer.getmany(timeout_ms=5000)}
-    finally:
-        await consumer.stop()
-    replayed = [to_raw(m) for records in batches.values() for m in records]
+    servers = settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]
+    sent = await consume(servers, settings_env["WELLSTREAM_TOPIC_RAW"], 2, within=10, settle=1.0)
+    replayed = [to_raw(m) for m in sent]
     assert len(replayed) == 2, "the truncated one was not sent"
     assert {m.accepted_ms for m in replayed} == {1_700_000_000_000}
     # What the validator makes of each replay: one record, one version.

@@ -2,11 +2,9 @@
 insert, on the real broker and ClickHouse, spans kept by an in-memory exporter."""
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from runtime import tracing
@@ -21,16 +19,6 @@ from writer.app import create_app as writer_app
 from writer.config import WriterSettings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    """Every span of the tracers configured in the test; none left configured after."""
-    memory = InMemorySpanExporter()
-    monkeypatch.setattr(tracing, "_processors", [SimpleSpanProcessor(memory)])
-    monkeypatch.setattr(tracing, "_tracers", {})
-    yield memory
-    memory.shutdown()
 
 
 def _one(spans: tuple[ReadableSpan, ...], service: str, name: str) -> ReadableSpan:

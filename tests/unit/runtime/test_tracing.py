@@ -1,13 +1,11 @@
 """``runtime.tracing``: off, nothing is injected and no span made; on, a server span per
 request, a producer span whose ``traceparent`` the messages carry, links per batch."""
 
-from collections.abc import Iterator
 from typing import Any, cast
 
 import httpx
 import pytest
 from faststream.kafka import KafkaBroker
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -20,15 +18,6 @@ from validator import handlers
 from writer.handlers import store_records
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-
-
-@pytest.fixture
-def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    memory = InMemorySpanExporter()
-    monkeypatch.setattr(tracing, "_processors", [SimpleSpanProcessor(memory)])
-    monkeypatch.setattr(tracing, "_tracers", {})
-    yield memory
-    memory.shutdown()
 
 
 class Broker:
