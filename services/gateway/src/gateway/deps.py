@@ -46,11 +46,14 @@ class Clients:
             raise ApiError(503, "the gateway is starting")
         return self.exports
 
-    def queries(self) -> Queries:
-        """Reads on the next client of the pool, so concurrent requests run in parallel."""
+    def client(self) -> ClickHouse:
+        """The next client of the pool, so concurrent requests run in parallel."""
         self._ch()  # the same 503 before the lifespan fills the pool
         self._turn = (self._turn + 1) % len(self.pool)
-        return Queries(self.pool[self._turn])
+        return self.pool[self._turn]
+
+    def queries(self) -> Queries:
+        return Queries(self.client())
 
     def cache(self) -> Cache | None:
         if self.redis is None or self.cache_ttl <= 0:

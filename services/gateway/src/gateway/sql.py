@@ -150,3 +150,71 @@ def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
     if after:
         where.append("(failed_at, id) < ({after_at:DateTime64(3, 'UTC')}, {after_id:String})")
     return DEAD_LETTERS.format(where=" AND ".join(where))
+
+
+# The dashboard's reads (``gateway.dashboard``).
+
+# Every version of each record of a well, newest first, as the audit history keeps them
+# (a replayed insert of the same version is read once).
+RECORD_HISTORY = """
+SELECT record_id, any(period), any(field_code), any(data_source), min(period_start) AS start,
+       arrayReverseSort(x -> x.1, groupArray(
+           (version, revision, ingested_at, flags, days_on_production,
+            oil_bbl, gas_mcf, water_bbl, liquids_bbl))) AS versions
+FROM (
+    SELECT * FROM production_history
+    WHERE well_code = {{code:String}}
+    LIMIT 1 BY record_id, version
+)
+GROUP BY record_id
+{after}
+ORDER BY start, record_id
+LIMIT {{limit:UInt32}}
+"""
+
+# One stream of a field per well and bucket, its ``top`` wells by volume each on its
+# own and the others summed under the empty code (with how many they are).
+CONTRIBUTIONS = """
+WITH per AS (
+    SELECT well_code, {bucket} AS bucket, sum({stream}) AS volume
+    FROM ({per_well_period})
+    GROUP BY well_code, bucket
+),
+top AS (
+    SELECT well_code FROM per GROUP BY well_code
+    ORDER BY sum(volume) DESC, well_code LIMIT {{top:UInt32}}
+)
+SELECT if(well_code IN (SELECT well_code FROM top), well_code, '') AS code,
+       bucket, sum(volume), uniqExact(well_code)
+FROM per
+GROUP BY code, bucket
+ORDER BY code = '', code, bucket
+"""
+
+# Dead letters per day and rejection code since ``since`` (a letter with several codes
+# counts under each).
+DEAD_LETTER_REASONS = """
+SELECT toDate(failed_at) AS day, code, uniqExact(id)
+FROM dead_letters
+ARRAY JOIN if(empty(error_codes), ['unknown'], error_codes) AS code
+WHERE failed_at >= {since:DateTime64(3, 'UTC')}
+GROUP BY day, code
+ORDER BY day, code
+"""
+
+#: The volume columns a contribution chart may show.
+STREAMS: Final = ("oil", "gas", "water", "liquids")
+
+
+def record_history(*, after: bool) -> str:
+    cond = "HAVING (start, record_id) > ({after:Date32}, {after_id:String})" if after else ""
+    return RECORD_HISTORY.format(after=cond)
+
+
+def contributions(stream: str, granularity: Granularity) -> str:
+    """A field's ``stream`` per well (its share reported to the field) and bucket."""
+    if stream not in STREAMS:
+        raise ValueError(f"not a stream: {stream}")
+    return CONTRIBUTIONS.format(
+        bucket=BUCKETS[granularity][0], stream=stream, per_well_period=per_well_period("field")
+    )
