@@ -59,6 +59,29 @@ async def test_a_wells_records_carry_every_version_newest_first(
     assert rest.json()["next_cursor"] is None
 
 
+async def test_wells_are_filtered_by_operator_and_basin(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, unique: str
+) -> None:
+    operator, basin = f"Op {unique}", f"Basin {unique}"
+    await insert(
+        clickhouse,
+        [
+            Row(f"{unique}-A", "2024-01", operator=operator, basin=basin),
+            Row(f"{unique}-B", "2024-01", operator=operator, basin="elsewhere"),
+            Row(f"{unique}-C", "2024-01", operator="another", basin=basin),
+        ],
+    )
+
+    async def codes(query: str) -> list[str]:
+        response = await api.get(f"/api/v1/wells?{query}")
+        assert response.status_code == 200, response.text
+        return [item["well_code"][-1] for item in response.json()["items"]]
+
+    assert await codes(f"operator={operator}") == ["A", "B"]
+    assert await codes(f"basin={basin}") == ["A", "C"]
+    assert await codes(f"operator={operator}&basin={basin}&q={unique}") == ["A"]
+
+
 async def test_records_of_an_unknown_well_or_a_bad_cursor_are_refused(
     api: httpx.AsyncClient, unique: str
 ) -> None:

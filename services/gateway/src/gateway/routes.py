@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from gateway.cache import jsonb, respond
@@ -19,8 +19,8 @@ from gateway.deps import AppClients, Clients
 from gateway.models import FieldDetail, ProductionSeries, Stats, WellDetail, WellPage
 from gateway.params import (
     Code,
-    CodeFilter,
     Page,
+    WellFilter,
     Window,
     bounds,
     guard,
@@ -57,6 +57,7 @@ FIELD_SERIES: Final = Cached("field", "/fields/{field_code:path}/production", ea
 FIELD: Final = Cached("field", "/fields/{field_code:path}")
 
 SeriesWindow = Annotated[Window, Depends()]
+WellFilters = Annotated[WellFilter, Depends()]
 
 
 def unknown(at: Cached, code: str) -> ApiError:
@@ -111,17 +112,21 @@ async def series(
 
 
 async def list_wells(
-    request: Request,
-    clients: AppClients,
-    page: Page,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, examples=["F-12"])] = None,
-    field_code: CodeFilter = None,
+    request: Request, clients: AppClients, page: Page, filters: WellFilters
 ) -> Response:
     """Wells ordered by code. `q` matches code, name or reference (case-insensitive);
-    `field_code` keeps wells that reported to that field. Pages are keyed on the
-    well code, so wells inserted meanwhile never shift or repeat a page."""
+    `field_code` keeps wells that reported to that field, `operator` and `basin` those
+    with records of that operator or basin. Pages are keyed on the well code, so wells
+    inserted meanwhile never shift or repeat a page."""
     after = text_after(page.cursor)
-    found = await clients.queries().wells(limit=page.limit, after=after, q=q, field=field_code)
+    found = await clients.queries().wells(
+        limit=page.limit,
+        after=after,
+        q=filters.q,
+        field=filters.field_code,
+        operator=filters.operator,
+        basin=filters.basin,
+    )
     return respond(request, jsonb(found))
 
 

@@ -129,13 +129,21 @@ def summary(scope: Scope) -> str:
     return SUMMARY.format(per_well_period=per_well_period(scope))
 
 
-def wells(*, one: bool, after: bool, search: bool, field: bool) -> str:
+# The row filters of a wells list, by parameter name.
+WELL_FILTERS: Final = {
+    "q": WELL_SEARCH,
+    "operator": "operator = {operator:String}",
+    "basin": "basin = {basin:String}",
+}
+
+
+def wells(*, one: bool, after: bool, filters: frozenset[str] = frozenset()) -> str:
+    """The wells query; ``filters`` names the filters given (``WELL_FILTERS``, ``field``)."""
     where = ["well_code = {code:String}" if one else "1"]
     if after:
         where.append("well_code > {after:String}")
-    if search:
-        where.append(WELL_SEARCH)
-    having = "HAVING has(field_codes, {field:String})" if field else ""
+    where += [WELL_FILTERS[name] for name in sorted(filters) if name in WELL_FILTERS]
+    having = "HAVING has(field_codes, {field:String})" if "field" in filters else ""
     return WELLS.format(where=" AND ".join(where), having=having)
 
 
