@@ -8,7 +8,7 @@ import calendar
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class Row:
     field_name: str | None = None
     operator: str | None = None
     basin: str | None = None
+    flags: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # stored rows hold canonical codes, as the validator writes them

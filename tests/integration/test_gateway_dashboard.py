@@ -14,7 +14,6 @@ from gateway.app import create_app
 from runtime.clickhouse import ClickHouse
 from tests import fuzzing
 from tests.integration.gateway_support import (
-    ADMIN_KEY,
     Row,
     add_dead_letter,
     insert,
@@ -154,9 +153,7 @@ async def test_pipeline_health_reads_each_services_readiness_and_metrics(
     assert [s["name"] for s in second] == ["gateway", "away"]
 
 
-async def test_the_pages_are_served_at_every_deep_link(
-    api: httpx.AsyncClient, tmp_path: object
-) -> None:
+async def test_the_pages_are_served_at_every_deep_link(api: httpx.AsyncClient) -> None:
     if not (ui.DIST / "index.html").is_file():
         pytest.fail("the dashboard is not built: run `make install`")
     for path in ["/", "/ui/", "/ui/wells/15/9-F-12", "/ui/fields/F1", "/ui/dead-letters"]:
@@ -167,8 +164,8 @@ async def test_the_pages_are_served_at_every_deep_link(
     script = await api.get("/ui/assets/app.js")
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
-    assert (await api.get("/ui/assets/../index.html")).status_code == 404
+    assert (await api.get("/ui/assets/%2E%2E/index.html")).status_code == 404
     assert (await api.get("/ui/assets/missing.js")).status_code == 404
     assert (await api.get("/ui", follow_redirects=False)).headers["location"] == "/ui/"
     # the API is unchanged around them
-    assert (await api.get("/api/v1/stats", headers={"X-API-Key": ADMIN_KEY})).status_code == 403
+    assert (await api.get("/api/v1/stats", headers={"X-API-Key": "wrong"})).status_code == 401

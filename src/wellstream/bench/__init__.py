@@ -14,14 +14,22 @@ RECORDS = int(os.environ.get("WELLSTREAM_BENCH_RECORDS", "200000"))
 RUNS = int(os.environ.get("WELLSTREAM_BENCH_RUNS", "3"))
 
 
+# Benchmarks sized by something else than WELLSTREAM_BENCH_RECORDS.
+SIZES = {
+    "gateway": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
+    "dashboard": "30 years of one well, 500 wells of a field",
+}
+
+
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import gateway, pipeline, stages, writer
+    from wellstream.bench import dashboard, gateway, pipeline, stages, writer
 
     return {
         "pipeline": pipeline.run,
         "validator": stages.validator,
         "writer": writer.writer,
         "gateway": gateway.run,
+        "dashboard": dashboard.run,
     }
 
 
@@ -34,8 +42,8 @@ def main(names: list[str]) -> int:
         return 2
     results: list[Result] = []
     for name in chosen:
-        size = "rows from WELLSTREAM_BENCH_GATEWAY_ROWS" if name == "gateway" else "records"
-        count = "" if name == "gateway" else f"{RECORDS:,} "
+        size = SIZES.get(name, "records")
+        count = "" if name in SIZES else f"{RECORDS:,} "
         print(f"== {name}: {count}{size}, {RUNS} runs", flush=True)
         found = benchmarks[name](RECORDS, RUNS)
         for result in found:

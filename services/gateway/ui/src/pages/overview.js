@@ -53,7 +53,7 @@ function drawReasons(target, items) {
 /** @param {{services: any[], checked_at: string}} pipeline */
 function health(pipeline) {
   if (!pipeline.services.length) return h("p", null, "No services configured (WELLSTREAM_DASHBOARD_SERVICES).");
-  return h("table", null,
+  return h("table", { id: "pipeline-table" },
     h("caption", null, `Checked ${when(pipeline.checked_at)}`),
     h("thead", null, h("tr", null, ["Service", "Ready", "Consumer lag", "Records", "Records/s"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", null, pipeline.services.map((s) =>
