@@ -27,16 +27,27 @@ export async function render(main) {
     h("section", { "aria-labelledby": "dead" }, h("h2", { id: "dead" }, "Dead letters by reason"), dead),
     h("section", { "aria-labelledby": "health" }, h("h2", { id: "health" }, "Pipeline health"), health(pipeline)),
   );
-  drawReasons(dead, reasons.items);
+  drawReasons(dead, reasons.since, reasons.items);
 }
 
-/** @param {HTMLElement} target @param {{day: string, error_code: string, count: number}[]} items */
-function drawReasons(target, items) {
+/** Every day from `since` to today, `YYYY-MM-DD`. @param {string} since */
+function daysSince(since) {
+  const days = [];
+  const today = new Date().toISOString().slice(0, 10);
+  for (let day = new Date(since.slice(0, 10)); ; day.setUTCDate(day.getUTCDate() + 1)) {
+    const text = day.toISOString().slice(0, 10);
+    days.push(text);
+    if (text >= today) return days;
+  }
+}
+
+/** @param {HTMLElement} target @param {string} since @param {{day: string, error_code: string, count: number}[]} items */
+function drawReasons(target, since, items) {
   if (!items.length) {
     target.append(h("p", null, "No dead letters in the last 90 days."));
     return;
   }
-  const days = [...new Set(items.map((i) => i.day))].sort();
+  const days = daysSince(since);
   const codes = [...new Set(items.map((i) => i.error_code))].sort();
   const at = new Map(days.map((d, i) => [d, i]));
   const per = codes.map((code) => {
