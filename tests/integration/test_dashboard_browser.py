@@ -203,3 +203,97 @@ async def test_keyboard_reaches_every_page_and_controls_are_labelled(
             )
             assert all(charts), path
             assert await page.evaluate("document.documentElement.lang") == "en"
+
+
+async def test_a_well_page_charts_the_apis_rates_cumulatives_ratios_and_decline(
+    site: Site, browser: Any
+) -> None:
+    base = f"/api/v1/wells/{site.well}"
+    series = await site.api.get(f"{base}/production?granularity=month&cumulative=true&limit=1000")
+    items = series.json()["items"]
+    fit = (await site.api.get(f"{base}/decline?stream=oil&model=auto")).json()
+    records = (await site.api.get(f"{base}/records")).json()["items"]
+    x = [ds.month_seconds(i["period"]) for i in items]
+
+    def column(key: str) -> list[Any]:
+        return [i[key] for i in items]
+
+    async with opened(browser, OPS_KEY) as (page, _):
+        await page.goto(f"{site.url}/ui/wells/{site.well}")
+        await ready(page, "well")
+        await screenshot(page, "well")
+        rates = await ds.chart_data(page, "rates")
+        assert rates == {
+            "x": x,
+            "Oil (bbl/d)": column("oil_rate_cd"),
+            "Gas (Mcf/d)": column("gas_rate_cd"),
+            "Water (bbl/d)": column("water_rate_cd"),
+        }
+        assert await ds.chart_data(page, "cumulative") == {
+            "x": x,
+            "Oil (bbl)": column("cum_oil_bbl"),
+            "Water (bbl)": column("cum_water_bbl"),
+            "Gas (Mcf)": column("cum_gas_mcf"),
+        }
+        assert await ds.chart_data(page, "ratios") == {
+            "x": x,
+            "Water cut": column("water_cut"),
+            "GOR (scf/bbl)": column("gor"),
+        }
+        decline = await ds.chart_data(page, "decline")
+        forecast = decline[f"Forecast ({fit['rate_unit']})"]
+        assert [v for v in forecast if v is not None] == [f["rate"] for f in fit["forecast"]]
+        assert f"{fit['model']}" in await page.inner_text("#decline")
+        # producing-day rates on a log scale, kept in the address
+        await page.get_by_label("Rate basis").select_option("producing")
+        await page.get_by_label("Scale").select_option("log")
+        assert page.url.endswith("?rate=producing&scale=log")
+        producing = await ds.chart_data(page, "rates")
+        positive = [v if v is not None and v > 0 else None for v in column("oil_rate_pd")]
+        assert producing["Oil (bbl/d)"] == positive
+        await page.reload()
+        await ready(page, "well")
+        assert await ds.chart_data(page, "rates") == producing
+        rows = page.locator("#records-table tbody tr")
+        assert await rows.count() == len(records)
+        restated = [r for r in records if len(r["versions"]) > 1]
+        assert len(restated) == 1
+        row = rows.filter(has_text=restated[0]["period"])
+        assert "2 versions" in await row.inner_text()
+        flagged = await page.locator("#records-table .flag").all_inner_texts()
+        assert flagged == [f for r in records for f in r["flags"]]
+
+
+async def test_a_field_page_stacks_its_wells_and_draws_the_type_curve_fan(
+    site: Site, browser: Any
+) -> None:
+    base = f"/api/v1/fields/{site.field}"
+    split = (await site.api.get(f"{base}/contributions?stream=oil&top=10")).json()
+    curves = (await site.api.get(f"/api/v1/type-curves?stream=oil&field_code={site.field}")).json()
+    production = (await site.api.get(f"{base}/production?limit=1000")).json()["items"]
+    async with opened(browser, OPS_KEY) as (page, _):
+        await page.goto(f"{site.url}/ui/fields/{site.field}")
+        await ready(page, "field")
+        await screenshot(page, "field")
+        assert await ds.chart_data(page, "production") == {
+            "x": [ds.month_seconds(i["period"]) for i in production],
+            "Oil (bbl)": [i["oil_bbl"] for i in production],
+            "Water (bbl)": [i["water_bbl"] for i in production],
+            "Gas (Mcf)": [i["gas_mcf"] for i in production],
+        }
+        stacked = await ds.chart_data(page, "contributions")
+        assert stacked["x"] == [ds.month_seconds(p) for p in split["periods"]]
+        # each well's band is its top less the top of the well below it
+        below = [0.0] * len(split["periods"])
+        for series in split["series"]:
+            top = stacked[series["well_code"]]
+            values = [v or 0.0 for v in series["values"]]
+            assert [t - b for t, b in zip(top, below, strict=True)] == pytest.approx(values)
+            below = top
+        fan = await ds.chart_data(page, "typeCurve")
+        assert fan == {
+            "x": [i["month"] for i in curves["items"]],
+            **{k.upper(): [i[k] for i in curves["items"]] for k in ("p10", "p50", "p90")},
+            "Mean": [i["mean"] for i in curves["items"]],
+        }
+        assert len(split["series"]) == 3  # three wells, none summed as "others"

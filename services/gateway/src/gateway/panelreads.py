@@ -1,8 +1,10 @@
 """The dashboard's reads (``gateway.dashboard``), SQL first like ``gateway.queries``:
-each method runs one query of ``gateway.sql`` and returns a model of ``gateway.panels``."""
+each method runs one query and returns a model of ``gateway.panels``. Their SQL is here,
+built on ``gateway.sql``'s fragments (each well's periods, the buckets), under the same
+rules: bound parameters only, no FINAL, the latest version of each record."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from gateway import cursor, periods, sql
 from gateway.models import UNITS
@@ -19,6 +21,73 @@ from gateway.periods import Granularity
 from gateway.queries import EARLIEST, LATEST
 from runtime.clickhouse import ClickHouse
 
+# Every version of each record of a well, newest first, as the audit history keeps them
+# (a replayed insert of the same version is read once).
+RECORD_HISTORY = """
+SELECT record_id, any(period), any(field_code), any(data_source), min(period_start) AS start,
+       arrayReverseSort(x -> x.1, groupArray(
+           (version, revision, ingested_at, flags, days_on_production,
+            oil_bbl, gas_mcf, water_bbl, liquids_bbl))) AS versions
+FROM (
+    SELECT * FROM production_history
+    WHERE well_code = {{code:String}}
+    LIMIT 1 BY record_id, version
+)
+GROUP BY record_id
+{after}
+ORDER BY start, record_id
+LIMIT {{limit:UInt32}}
+"""
+
+# One stream of a field per well and bucket, its ``top`` wells by volume each on its
+# own and the others summed under the empty code (with how many they are).
+CONTRIBUTIONS = """
+WITH per AS (
+    SELECT well_code, {bucket} AS bucket, sum({stream}) AS volume
+    FROM ({per_well_period})
+    GROUP BY well_code, bucket
+),
+top AS (
+    SELECT well_code FROM per GROUP BY well_code
+    ORDER BY sum(volume) DESC, well_code LIMIT {{top:UInt32}}
+)
+SELECT if(well_code IN (SELECT well_code FROM top), well_code, '') AS code,
+       bucket, sum(volume), uniqExact(well_code)
+FROM per
+GROUP BY code, bucket
+ORDER BY code = '', code, bucket
+"""
+
+# Dead letters per day and rejection code since ``since`` (a letter with several codes
+# counts under each).
+DEAD_LETTER_REASONS = """
+SELECT toDate(failed_at) AS day, code, uniqExact(id)
+FROM dead_letters
+ARRAY JOIN if(empty(error_codes), ['unknown'], error_codes) AS code
+WHERE failed_at >= {since:DateTime64(3, 'UTC')}
+GROUP BY day, code
+ORDER BY day, code
+"""
+
+#: The volume columns a contribution chart may show.
+STREAMS: Final = ("oil", "gas", "water", "liquids")
+
+
+def record_history_sql(*, after: bool) -> str:
+    cond = "HAVING (start, record_id) > ({after:Date32}, {after_id:String})" if after else ""
+    return RECORD_HISTORY.format(after=cond)
+
+
+def contributions_sql(stream: str, granularity: Granularity) -> str:
+    """A field's ``stream`` per well (its share reported to the field) and bucket."""
+    if stream not in STREAMS:
+        raise ValueError(f"not a stream: {stream}")
+    return CONTRIBUTIONS.format(
+        bucket=sql.BUCKETS[granularity][0],
+        stream=stream,
+        per_well_period=sql.per_well_period("field"),
+    )
+
 
 class PanelReads:
     def __init__(self, ch: ClickHouse) -> None:
@@ -30,7 +99,7 @@ class PanelReads:
         params: dict[str, Any] = {"code": well_code, "limit": limit + 1}
         if after is not None:
             params["after"], params["after_id"] = after
-        rows = await self._ch.rows(sql.record_history(after=after is not None), params)
+        rows = await self._ch.rows(record_history_sql(after=after is not None), params)
         items = [record_history(row) for row in rows[:limit]]
         token = None
         if len(rows) > limit:
@@ -40,7 +109,7 @@ class PanelReads:
     async def contributions(
         self, field_code: str, stream: str, granularity: Granularity, top: int
     ) -> Contributions:
-        query = sql.contributions(stream, granularity)
+        query = contributions_sql(stream, granularity)
         params = {"code": field_code, "start": EARLIEST, "end": LATEST, "top": top}
         rows = await self._ch.rows(query, params)
         unit = "month" if granularity == "month" else "year"
@@ -66,7 +135,7 @@ class PanelReads:
         )
 
     async def dead_letter_reasons(self, since: datetime) -> DeadLetterReasons:
-        rows = await self._ch.rows(sql.DEAD_LETTER_REASONS, {"since": since})
+        rows = await self._ch.rows(DEAD_LETTER_REASONS, {"since": since})
         items = [ReasonCount(day=day, error_code=code, count=n) for day, code, n in rows]
         return DeadLetterReasons(since=since, items=items)
 

@@ -6,14 +6,15 @@ shared shape itself: the gateway adds no check of its own, only forwards the cal
 credentials. Not in the gateway's OpenAPI document: the ingestor's documents them.
 """
 
-from typing import Final
+from typing import Annotated, Final
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from gateway.config import GatewaySettings
+from gateway.known import only_declared
 from runtime.context import request_id_var
 from runtime.errors import RETRY_AFTER, ApiError
 
@@ -55,10 +56,18 @@ async def forward(request: Request, base: str | None) -> Response:
 
 
 def build_router(settings: GatewaySettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/uploads", include_in_schema=False)
+    # an unknown query parameter answers 400 here too, as on every API route
+    router = APIRouter(
+        prefix="/api/v1/uploads", include_in_schema=False, dependencies=[Depends(only_declared)]
+    )
 
     @router.post("")
-    async def post_upload(request: Request) -> Response:
+    async def post_upload(
+        request: Request,
+        _format: Annotated[str | None, Query(alias="format")] = None,
+        _encoding: Annotated[str | None, Query(alias="encoding")] = None,
+    ) -> Response:
+        """The ingestor's parameters are declared, and forwarded as sent."""
         return await forward(request, settings.ingestor_url)
 
     @router.get("/{upload_id}")
