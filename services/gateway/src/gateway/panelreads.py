@@ -40,20 +40,23 @@ LIMIT {{limit:UInt32}}
 """
 
 # One stream of a field per well and bucket, its ``top`` wells by volume each on its
-# own and the others summed under the empty code (with how many they are).
+# own and the others summed under the empty code (with how many they are); the wells'
+# periods are read once, ranked by window functions.
 CONTRIBUTIONS = """
-WITH per AS (
-    SELECT well_code, {bucket} AS bucket, sum({stream}) AS volume
-    FROM ({per_well_period})
-    GROUP BY well_code, bucket
-),
-top AS (
-    SELECT well_code FROM per GROUP BY well_code
-    ORDER BY sum(volume) DESC, well_code LIMIT {{top:UInt32}}
+SELECT code, bucket, sum(volume), uniqExact(well_code)
+FROM (
+    SELECT well_code, bucket, volume,
+           if(dense_rank() OVER (ORDER BY total DESC, well_code) <= {{top:UInt32}},
+              well_code, '') AS code
+    FROM (
+        SELECT well_code, bucket, volume, sum(volume) OVER (PARTITION BY well_code) AS total
+        FROM (
+            SELECT well_code, {bucket} AS bucket, sum({stream}) AS volume
+            FROM ({per_well_period})
+            GROUP BY well_code, bucket
+        )
+    )
 )
-SELECT if(well_code IN (SELECT well_code FROM top), well_code, '') AS code,
-       bucket, sum(volume), uniqExact(well_code)
-FROM per
 GROUP BY code, bucket
 ORDER BY code = '', code, bucket
 """

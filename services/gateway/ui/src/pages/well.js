@@ -11,6 +11,8 @@ const UNITS = { oil: "bbl/d", gas: "Mcf/d", water: "bbl/d" };
 /** @param {HTMLElement} main @param {{navigate: (href: string) => void}} app @param {string} code */
 export async function render(main, app, code) {
   const base = `/api/v1/wells/${codePath(code)}`;
+  // the default fit is asked for with the rest, settled either way
+  const firstFit = fitted(base, "oil", "auto");
   const [well, series, records] = await Promise.all([
     get(base),
     getAll(`${base}/production`, { granularity: "month", cumulative: true, limit: 10000 }),
@@ -74,7 +76,7 @@ export async function render(main, app, code) {
       { label: "GOR (scf/bbl)", values: items.map((/** @type {any} */ i) => i.gor), color: COLORS.gas, scale: "y2" },
     ],
   });
-  await declinePanel(decline, base, items);
+  await declinePanel(decline, base, items, firstFit);
   void app;
 }
 
@@ -93,8 +95,13 @@ function drawRates(target, x, items, view) {
   });
 }
 
-/** @param {HTMLElement} section @param {string} base @param {any[]} items */
-async function declinePanel(section, base, items) {
+/** A fit, or the error that refused it. @param {string} base @param {string} stream @param {string} model */
+function fitted(base, stream, model) {
+  return get(`${base}/decline`, { stream, model }).then((fit) => ({ fit, error: null }), (error) => ({ fit: null, error }));
+}
+
+/** @param {HTMLElement} section @param {string} base @param {any[]} items @param {Promise<{fit: any, error: any}>} first */
+async function declinePanel(section, base, items, first) {
   const stream = select("stream", "Stream", [["oil", "Oil"], ["gas", "Gas"], ["water", "Water"], ["boe", "BOE"]], "oil");
   const model = select("model", "Model", [["auto", "Best fit"], ["exponential", "Exponential"], ["harmonic", "Harmonic"], ["hyperbolic", "Hyperbolic"], ["modified_hyperbolic", "Modified hyperbolic"]], "auto");
   const out = h("div", { "aria-live": "polite" });
@@ -102,22 +109,23 @@ async function declinePanel(section, base, items) {
   const form = h("form", { class: "controls", "aria-label": "Decline fit" },
     field("Stream", stream), field("Model", model), h("button", { type: "submit" }, "Fit"));
   section.replaceChildren(h("h2", { id: "decline-title" }, "Decline fit and forecast"), form, out, plot);
-  const run = async () => {
-    try {
-      const fit = await get(`${base}/decline`, { stream: stream.value, model: model.value });
-      out.replaceChildren(declineFacts(fit));
-      drawDecline(plot, fit, items);
-    } catch (error) {
-      if (!(error instanceof ApiFailure) || error.status !== 422) throw error;
+  /** @param {Promise<{fit: any, error: any}>} asked */
+  const show = async (asked) => {
+    const { fit, error } = await asked;
+    if (error && !(error instanceof ApiFailure && error.status === 422)) throw error;
+    if (error) {
       out.replaceChildren(h("p", { class: "note", role: "status" }, `No fit: ${error.message}`));
       plot.replaceChildren();
+      return;
     }
+    out.replaceChildren(declineFacts(fit));
+    drawDecline(plot, fit, items);
   };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    void run();
+    void show(fitted(base, stream.value, model.value));
   });
-  await run();
+  await show(first);
 }
 
 /** @param {any} fit */
