@@ -15,10 +15,14 @@ from gateway.deps import AppClients, Clients
 from gateway.panelreads import PanelReads
 from gateway.panels import Contributions, DeadLetterReasons, RecordHistoryPage
 from gateway.params import Code, Page, guard, invalid, paged
-from gateway.routes import FIELD, PREFIX, SCOPE, WELL, unknown
+from gateway.routes import PREFIX, SCOPE, Cached, answer, unknown
 from runtime.errors import error_responses
 
-STATUSES: Final = (400, 401, 403, 404, 422, 429, 503)
+STATUSES: Final = (304, 400, 401, 403, 404, 422, 429, 503)
+# Cached like the series, under their well's or field's generation: new data for it
+# lands, and their entries are stale.
+RECORDS: Final = Cached("well", "/wells/{well_code:path}/records")
+CONTRIBUTIONS: Final = Cached("field", "/fields/{field_code:path}/contributions")
 
 Stream = Literal["oil", "gas", "water", "liquids"]
 
@@ -40,12 +44,19 @@ async def well_records(
     """The well's records by period, each with its current quality flags and every
     stored version (newest first), restatements included."""
     after = record_after(page.cursor)
-    found = await PanelReads(clients.client()).record_history(
-        well_code, limit=page.limit, after=after
-    )
-    if not found.items and after is None and not await clients.queries().exists("well", well_code):
-        raise unknown(WELL, well_code)
-    return respond(request, jsonb(found))
+
+    async def produce() -> bytes:
+        reads = PanelReads(clients.client())
+        found = await reads.record_history(well_code, limit=page.limit, after=after)
+        if (
+            not found.items
+            and after is None
+            and not await clients.queries().exists("well", well_code)
+        ):
+            raise unknown(RECORDS, well_code)
+        return jsonb(found)
+
+    return await answer(request, clients, RECORDS, well_code, produce)
 
 
 async def field_contributions(
@@ -58,10 +69,15 @@ async def field_contributions(
 ) -> Response:
     """Each well's share of the field's stream per period: the `top` largest wells over
     the whole history one by one, the others summed in one series."""
-    found = await PanelReads(clients.client()).contributions(field_code, stream, granularity, top)
-    if not found.series and not await clients.queries().exists("field", field_code):
-        raise unknown(FIELD, field_code)
-    return respond(request, jsonb(found))
+
+    async def produce() -> bytes:
+        reads = PanelReads(clients.client())
+        found = await reads.contributions(field_code, stream, granularity, top)
+        if not found.series and not await clients.queries().exists("field", field_code):
+            raise unknown(CONTRIBUTIONS, field_code)
+        return jsonb(found)
+
+    return await answer(request, clients, CONTRIBUTIONS, field_code, produce)
 
 
 async def dead_letter_reasons(
@@ -77,9 +93,9 @@ async def dead_letter_reasons(
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     router = APIRouter(prefix=PREFIX, dependencies=guard(settings, clients, SCOPE))
     declared = (
-        ("/wells/{well_code:path}/records", well_records, RecordHistoryPage,
+        (RECORDS.path, well_records, RecordHistoryPage,
          "A well's records: flags and every version", "wells"),
-        ("/fields/{field_code:path}/contributions", field_contributions, Contributions,
+        (CONTRIBUTIONS.path, field_contributions, Contributions,
          "A field's stream split by well", "fields"),
         ("/stats/dead-letters", dead_letter_reasons, DeadLetterReasons,
          "Dead letters per day and rejection code", "stats"),
