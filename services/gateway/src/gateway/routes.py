@@ -100,7 +100,9 @@ async def series(
     async def produce() -> bytes:
         first, last = bounds(window.start, window.end)
         after = series_after(page.cursor)
-        query = SeriesQuery(at.kind, code, first, last, window.granularity, page.limit, after)
+        query = SeriesQuery(
+            at.kind, code, first, last, window.granularity, page.limit, after, window.cumulative
+        )
         queries = clients.queries()
         result = await queries.series(query)
         if not result.items and after is None and not await queries.exists(at.kind, code):
