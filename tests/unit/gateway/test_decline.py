@@ -6,7 +6,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from gateway import decline, forecast
+from gateway import decline, forecast, periods
 from gateway.decline import Curve, FitError, Model
 from gateway.forecast import Month, Options
 
@@ -137,8 +137,7 @@ def test_the_forecast_stops_at_the_economic_limit_and_adds_up() -> None:
 def test_producing_day_rates_fit_the_days_on() -> None:
     truth = TRUTH["harmonic"]
     halves = [
-        Month(m.start, m.volume, forecast.periods.days(m.start, "month") / 2)
-        for m in synthetic(truth, 48)
+        Month(m.start, m.volume, periods.days(m.start, "month") / 2) for m in synthetic(truth, 48)
     ]
     found = forecast.decline_curve(halves, Options(model="harmonic", basis="producing"))
     assert found["parameters"]["qi"] == pytest.approx(2 * truth.qi, rel=1e-3)

@@ -158,6 +158,11 @@ class Queries:
     def __init__(self, ch: ClickHouse) -> None:
         self._ch = ch
 
+    @property
+    def ch(self) -> ClickHouse:
+        """The client these reads run on (the analytics' reads run on it too)."""
+        return self._ch
+
     async def series(self, q: SeriesQuery) -> SeriesPage:
         """One page of the series; ``next_cursor`` holds its last key when more follow."""
         params: dict[str, Any] = {"code": q.code, "start": q.start, "end": q.end}
