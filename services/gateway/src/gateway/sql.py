@@ -211,29 +211,22 @@ LIMIT {{limit:UInt32}}
 TYPE_CURVE = """
 SELECT month, count(), quantilesExactInclusive(0.9, 0.5, 0.1)(volume), avg(volume)
 FROM (
-    SELECT month, volumes[indexOf(offsets, month)] AS volume
+    SELECT month, volumes[indexOf(buckets, addMonths(first, toInt32(month) - 1))] AS volume
     FROM (
-        SELECT well_code, groupArray(offset) AS offsets, groupArray(volume) AS volumes,
-               max(offset) AS span
+        SELECT well_code, groupArray(bucket) AS buckets, groupArray(volume) AS volumes,
+               minIf(bucket, volume > 0) AS first, max(bucket) AS last
         FROM (
-            SELECT well_code, volume, dateDiff('month', first, bucket) + 1 AS offset
-            FROM (
-                SELECT well_code, bucket, volume,
-                       minIf(bucket, volume > 0) OVER (PARTITION BY well_code) AS first,
-                       countIf(volume > 0) OVER (PARTITION BY well_code) AS producing
-                FROM (
-                    SELECT well_code,
-                           makeDate32(toYear(period_start), toMonth(period_start), 1) AS bucket,
-                           ifNull(sum({volume}), 0) AS volume
-                    FROM ({per_well_period})
-                    GROUP BY well_code, bucket
-                )
-            )
-            WHERE producing > 0 AND bucket >= first
+            SELECT well_code,
+                   makeDate32(toYear(period_start), toMonth(period_start), 1) AS bucket,
+                   ifNull(sum({volume}), 0) AS volume
+            FROM ({per_well_period})
+            GROUP BY well_code, bucket
         )
         GROUP BY well_code
+        HAVING countIf(volume > 0) > 0
     )
-    ARRAY JOIN range(1, toUInt32(least(span, {{months:UInt32}})) + 1) AS month
+    ARRAY JOIN range(1, toUInt32(least(dateDiff('month', first, last) + 1, {{months:UInt32}})) + 1)
+        AS month
 )
 GROUP BY month
 ORDER BY month
