@@ -30,7 +30,7 @@ class DeclineParams:
     model: Annotated[Model | Literal["auto"], Query(description="`auto` picks")] = "auto"
     start: From = None
     end: To = None
-    terminal_decline: Annotated[float, Query(gt=0, lt=1, examples=[0.06])] = 0.06
+    terminal_decline: Annotated[float, Query(gt=0, le=0.9, examples=[0.06])] = 0.06
     economic_limit: Annotated[float, Query(ge=0, description="rate units")] = 0.0
     horizon_years: Annotated[float, Query(gt=0, le=100)] = 30.0
     rate: Annotated[Basis, Query(description="calendar- or producing-day rates")] = "calendar"
@@ -141,7 +141,7 @@ class DeclineAnswer(BaseModel):
             "example": {
                 "well_code": "15/9-F-12", "stream": "oil", "model": "hyperbolic",
                 "rate_basis": "calendar", "rate_unit": "bbl/d", "volume_unit": "bbl",
-                "parameters": {"qi": 18250.0, "di_nominal": 1.32, "di_effective": 0.55,
+                "parameters": {"qi": 18250.0, "di_nominal": 1.32, "di_effective": 0.59,
                                "b": 0.84, "d_terminal_effective": None},
                 "fit": {"from": "2014-03", "to": "2016-08", "months": 30, "r2": 0.97,
                         "rmse": 610.2},
