@@ -189,3 +189,26 @@ async def test_rankings_and_their_cache_follow_new_data(
     fresh = await api.get(url)
     assert fresh.headers["x-cache"] == "miss"
     assert fresh.json()["items"][0]["code"] == canonical_code(wells[2])
+
+
+async def test_a_cached_decline_follows_new_data_for_its_well(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, settings_env: dict[str, str], unique: str
+) -> None:
+    well = f"W{unique}"
+    months = synthetic(TRUTH["exponential"], 24)
+    await insert(clickhouse, well_rows(well, months))
+    url = f"/api/v1/wells/{well}/decline?model=exponential"
+    first = await api.get(url)
+    again = await api.get(url)
+    assert (first.headers["x-cache"], again.headers["x-cache"]) == ("miss", "hit")
+    more = synthetic(TRUTH["exponential"], 36)[24:]
+    await insert(clickhouse, well_rows(well, more))
+    redis = redis_client.connect(settings_env["WELLSTREAM_REDIS_URL"])
+    try:
+        await generations.bump(redis, wells=[canonical_code(well)])
+    finally:
+        await redis.aclose()
+    fresh = await api.get(url)
+    assert fresh.headers["x-cache"] == "miss"
+    assert fresh.json()["fit"]["months"] == 36
+    assert fresh.json()["cumulative_to_date"] > first.json()["cumulative_to_date"]
