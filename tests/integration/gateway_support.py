@@ -36,6 +36,8 @@ class Row:
     data_source: str = "test"
     well_name: str | None = None
     field_name: str | None = None
+    operator: str | None = None
+    basin: str | None = None
 
     def __post_init__(self) -> None:
         # stored rows hold canonical codes, as the validator writes them
