@@ -17,18 +17,20 @@ RUNS = int(os.environ.get("WELLSTREAM_BENCH_RUNS", "3"))
 # Benchmarks sized by something else than WELLSTREAM_BENCH_RECORDS.
 SIZES = {
     "gateway": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
+    "analytics": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
     "dashboard": "30 years of one well, 500 wells of a field",
 }
 
 
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import dashboard, gateway, pipeline, stages, writer
+    from wellstream.bench import analytics, dashboard, gateway, pipeline, stages, writer
 
     return {
         "pipeline": pipeline.run,
         "validator": stages.validator,
         "writer": writer.writer,
         "gateway": gateway.run,
+        "analytics": analytics.run,
         "dashboard": dashboard.run,
     }
 

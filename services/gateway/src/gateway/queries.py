@@ -46,18 +46,30 @@ def totals(sums: tuple[Any, ...]) -> Totals:
     )
 
 
+def rates(start: date, unit: str, dop: Any, *volumes: Any) -> list[float | None]:
+    """Each volume's calendar-day and producing-day rate (``models.Rates``)."""
+    days = periods.days(start, unit)
+    found: list[float | None] = []
+    for v in volumes:
+        found.append(None if v is None else v / days)
+        found.append(None if v is None or not dop or dop <= 0 else v / dop)
+    return found
+
+
 def point(bucket: date, unit: str, sums: tuple[Any, ...]) -> ProductionPoint:
-    return ProductionPoint(period=periods.label(bucket, unit), **totals(sums).model_dump())
+    return ProductionPoint(**point_item((bucket, unit, *sums)))
 
 
-POINT_KEYS: Final = tuple(ProductionPoint.model_fields)
+CUMULATIVE_KEYS: Final = ("cum_oil_bbl", "cum_gas_mcf", "cum_water_bbl")
+POINT_KEYS: Final = tuple(k for k in ProductionPoint.model_fields if k not in CUMULATIVE_KEYS)
 
 
 def point_item(row: tuple[Any, ...]) -> dict[str, Any]:
     """One series row as the item ``ProductionPoint`` describes, built without a model:
-    a series has hundreds of points and this is the hot path of every uncached read."""
-    bucket, unit, dop, oil, gas, water, liquids = row
-    return dict(
+    a series has hundreds of points and this is the hot path of every uncached read.
+    A row of a cumulative series ends with its running totals."""
+    bucket, unit, dop, oil, gas, water, liquids, *cumulative = row
+    item = dict(
         zip(
             POINT_KEYS,
             (
@@ -68,10 +80,14 @@ def point_item(row: tuple[Any, ...]) -> dict[str, Any]:
                 water,
                 liquids,
                 *derived(oil, gas, water, liquids),
+                *rates(bucket, unit, dop, oil, gas, water),
             ),
             strict=True,
         )
     )
+    if cumulative:
+        item.update(zip(CUMULATIVE_KEYS, cumulative, strict=True))
+    return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +151,17 @@ class SeriesQuery:
     granularity: Granularity
     limit: int
     after: tuple[date, str] | None = None
+    cumulative: bool = False
 
 
 class Queries:
     def __init__(self, ch: ClickHouse) -> None:
         self._ch = ch
+
+    @property
+    def ch(self) -> ClickHouse:
+        """The client these reads run on (the analytics' reads run on it too)."""
+        return self._ch
 
     async def series(self, q: SeriesQuery) -> SeriesPage:
         """One page of the series; ``next_cursor`` holds its last key when more follow."""
@@ -147,7 +169,11 @@ class Queries:
         params["limit"] = q.limit + 1
         if q.after is not None:
             params["after"], params["after_unit"] = q.after
-        rows = await self._ch.rows(sql.series(q.scope, q.granularity, after=bool(q.after)), params)
+        query = sql.series(q.scope, q.granularity, after=bool(q.after))
+        if q.cumulative:  # every period counts in the totals; those from `start` are listed
+            params["start"], params["shown_from"] = EARLIEST, q.start
+            query = sql.series_cumulative(q.scope, q.granularity, after=bool(q.after))
+        rows = await self._ch.rows(query, params)
         page = rows[: q.limit]
         more = len(rows) > q.limit
         token = cursor.encode([page[-1][0].isoformat(), page[-1][1]]) if more else None

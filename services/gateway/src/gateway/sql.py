@@ -9,6 +9,7 @@ restatement to "not measured".
 
 from typing import Final, Literal
 
+from contracts.units import MCF_PER_BOE
 from gateway.periods import Granularity
 
 Scope = Literal["well", "field"]
@@ -20,11 +21,13 @@ BUCKETS: Final[dict[Granularity, tuple[str, str]]] = {
     "year": ("makeDate32(toYear(period_start), 1, 1)", "'year'"),
 }
 
+# ``where`` selects the records (a well, a field, a selection of wells); ``keys`` adds
+# columns a grouping needs (its record's field, or its latest operator).
 LATEST = """
-SELECT well_code, period_start, period_type,
+SELECT well_code, period_start, period_type{keys},
        argMax((days_on_production, oil_bbl, gas_mcf, water_bbl, liquids_bbl), version) AS v
 FROM production
-WHERE {scope} = {{code:String}} AND period_start BETWEEN {{start:Date32}} AND {{end:Date32}}
+WHERE {where} AND period_start BETWEEN {{start:Date32}} AND {{end:Date32}}
 GROUP BY record_id, well_code, field_code, period_start, period_type
 """
 
@@ -106,8 +109,20 @@ LIMIT {{limit:UInt32}}
 """
 
 
+def latest(where: str, keys: str = "") -> str:
+    return LATEST.format(where=where, keys=keys)
+
+
+def scoped(scope: Scope) -> str:
+    return f"{SCOPE_COLUMN[scope]} = {{code:String}}"
+
+
 def per_well_period(scope: Scope) -> str:
-    return PER_WELL_PERIOD.format(latest=LATEST.format(scope=SCOPE_COLUMN[scope]))
+    return per_well_period_where(scoped(scope))
+
+
+def per_well_period_where(where: str) -> str:
+    return PER_WELL_PERIOD.format(latest=latest(where))
 
 
 def series(scope: Scope, granularity: Granularity, *, after: bool) -> str:
@@ -158,3 +173,120 @@ def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
     if after:
         where.append("(failed_at, id) < ({after_at:DateTime64(3, 'UTC')}, {after_id:String})")
     return DEAD_LETTERS.format(where=" AND ".join(where))
+
+
+# Analytics (docs/analytics.md). Each reads the records through ``LATEST``.
+
+Stream = Literal["oil", "gas", "water", "boe"]
+RankBy = Literal["well", "field", "operator"]
+
+
+def volume(stream: Stream, oil: str, gas: str, water: str, liquids: str) -> str:
+    """A stream's volume over the given columns; boe as ``contracts.derived.boe`` sums it
+    (a stream not measured adds nothing)."""
+    if stream == "boe":
+        return f"(ifNull({oil}, 0) + ifNull({liquids}, 0) + ifNull({gas}, 0) / {MCF_PER_BOE})"
+    return {"oil": oil, "gas": gas, "water": water}[stream]
+
+
+# A series whose rows also carry running totals from the first period held: the
+# periods before ``shown_from`` count in the totals and are not listed.
+SERIES_CUMULATIVE = """
+SELECT bucket, unit, s_dop, s_oil, s_gas, s_water, s_liquids, cum_oil, cum_gas, cum_water
+FROM (
+    SELECT bucket, unit, s_dop, s_oil, s_gas, s_water, s_liquids, shown,
+           sum(all_oil) OVER running AS cum_oil, sum(all_gas) OVER running AS cum_gas,
+           sum(all_water) OVER running AS cum_water
+    FROM (
+        SELECT {bucket} AS bucket, {unit} AS unit, countIf(in_window) AS shown,
+               sumIf(dop, in_window) AS s_dop, sumIf(oil, in_window) AS s_oil,
+               sumIf(gas, in_window) AS s_gas, sumIf(water, in_window) AS s_water,
+               sumIf(liquids, in_window) AS s_liquids,
+               sum(oil) AS all_oil, sum(gas) AS all_gas, sum(water) AS all_water
+        FROM (SELECT *, period_start >= {{shown_from:Date32}} AS in_window
+              FROM ({per_well_period}))
+        GROUP BY bucket, unit
+    )
+    WINDOW running AS (ORDER BY bucket, unit ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+WHERE shown > 0 {after}
+ORDER BY bucket, unit
+LIMIT {{limit:UInt32}}
+"""
+
+# Each well's months from its first with a positive volume of the stream (month 1) to its
+# last held, a month without a record as 0; P10 (high) is the 90th percentile.
+TYPE_CURVE = """
+SELECT month, count(), quantilesExactInclusive(0.9, 0.5, 0.1)(volume), avg(volume)
+FROM (
+    SELECT month, volumes[indexOf(buckets, addMonths(first, toInt32(month) - 1))] AS volume
+    FROM (
+        SELECT well_code, groupArray(bucket) AS buckets, groupArray(volume) AS volumes,
+               minIf(bucket, volume > 0) AS first, max(bucket) AS last
+        FROM (
+            SELECT well_code,
+                   makeDate32(toYear(period_start), toMonth(period_start), 1) AS bucket,
+                   ifNull(sum({volume}), 0) AS volume
+            FROM ({per_well_period})
+            GROUP BY well_code, bucket
+        )
+        GROUP BY well_code
+        HAVING countIf(volume > 0) > 0
+    )
+    ARRAY JOIN range(1, toUInt32(least(dateDiff('month', first, last) + 1, {{months:UInt32}})) + 1)
+        AS month
+)
+GROUP BY month
+ORDER BY month
+"""
+
+RANKING = """
+SELECT key, volume, sum(volume) OVER () AS total
+FROM (SELECT {key} AS key, sum({volume}) AS volume FROM ({latest}) GROUP BY key)
+ORDER BY volume DESC, key
+LIMIT {{limit:UInt32}}
+"""
+
+RANK_KEYS: Final[dict[RankBy, tuple[str, str]]] = {
+    "well": ("well_code", ""),
+    "field": ("field_code", ", field_code"),
+    "operator": ("ifNull(operator, '')", ", argMax(operator, version) AS operator"),
+}
+
+
+def series_cumulative(scope: Scope, granularity: Granularity, *, after: bool) -> str:
+    bucket, unit = BUCKETS[granularity]
+    return SERIES_CUMULATIVE.format(
+        bucket=bucket,
+        unit=unit,
+        per_well_period=per_well_period(scope),
+        after="AND (bucket, unit) > ({after:Date32}, {after_unit:String})" if after else "",
+    )
+
+
+def selection(*, field: bool, operator: bool, basin: bool, wells: bool) -> str:
+    """The records of a selection of wells; each filter a bound parameter."""
+    where = ["1"]
+    if field:
+        where.append("field_code = {field:String}")
+    if operator:
+        where.append("operator = {operator:String}")
+    if basin:
+        where.append("basin = {basin:String}")
+    if wells:
+        where.append("well_code IN {wells:Array(String)}")
+    return " AND ".join(where)
+
+
+def type_curve(stream: Stream, where: str) -> str:
+    return TYPE_CURVE.format(
+        volume=volume(stream, "oil", "gas", "water", "liquids"),
+        per_well_period=per_well_period_where(where),
+    )
+
+
+def ranking(stream: Stream, by: RankBy) -> str:
+    key, keys = RANK_KEYS[by]
+    return RANKING.format(
+        key=key, volume=volume(stream, "v.2", "v.3", "v.4", "v.5"), latest=latest("1", keys)
+    )
