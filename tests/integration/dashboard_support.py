@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from contracts.identifiers import canonical_code
 from gateway.app import create_app as gateway_app
 from ingestor.app import create_app as ingestor_app
 from runtime.clickhouse import ClickHouse
@@ -99,9 +100,8 @@ async def site(infra: Infra, ch: ClickHouse, token: str) -> AsyncIterator[Site]:
         await add_dead_letter(ch, f"dl{token}{n}", f'{{"well_code": "DL{token}{n}"}}', code, now)
     with services(infra, token) as (url, _ingestor):
         async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": OPS_KEY}) as api:
-            yield Site(
-                url, api, well=f"DB{token}-A".upper(), field=f"DBF{token}".upper(), token=token
-            )
+            well, field = canonical_code(f"DB{token}-A"), canonical_code(f"DBF{token}")
+            yield Site(url, api, well=well, field=field, token=token)
 
 
 class Console:

@@ -84,14 +84,16 @@ async def test_the_overview_shows_the_stats_and_dead_letters_by_reason(
 
 
 async def test_the_wells_list_searches_filters_and_sorts(site: Site, browser: Any) -> None:
-    listed = (await site.api.get(f"/api/v1/wells?q={site.token}")).json()["items"]
+    prefix = site.well.split("-")[0]  # the three wells' codes as stored
+    listed = (await site.api.get(f"/api/v1/wells?q={prefix}")).json()["items"]
+    assert len(listed) == 3
     async with opened(browser, OPS_KEY) as (page, _):
         await page.goto(f"{site.url}/ui/wells")
         await ready(page, "wells")
-        await page.get_by_label("Search").fill(site.token)
+        await page.get_by_label("Search").fill(prefix)
         await page.get_by_label("Operator").fill("Ops Co")
         await page.get_by_role("button", name="Find").click()
-        await page.wait_for_url(f"**/ui/wells?q={site.token}&operator=Ops+Co")
+        await page.wait_for_url(f"**/ui/wells?q={prefix}&operator=Ops+Co")
         await ready(page, "wells")
         codes = await page.locator("#wells-table tbody tr td:first-child").all_inner_texts()
         assert codes == [w["well_code"] for w in listed]
