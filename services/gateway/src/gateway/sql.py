@@ -2,9 +2,8 @@
 bucket expressions); every value is a bound parameter.
 
 Reads never depend on merges and never use FINAL: each record's current version is
-``argMax(..., version)`` per ``record_id``. The arguments go in one tuple because
-``argMax`` skips a NULL argument, which would let an older version's value win over a
-restatement to "not measured".
+``argMax(tuple(...), version)`` per natural key (``LATEST``); the tuple, because
+``argMax`` skips a NULL argument: an older value would win over "not measured".
 """
 
 from typing import Final, Literal
@@ -21,14 +20,20 @@ BUCKETS: Final[dict[Granularity, tuple[str, str]]] = {
     "year": ("makeDate32(toYear(period_start), 1, 1)", "'year'"),
 }
 
+#: A record's natural key, which ``record_id`` hashes (``contracts.identifiers``; the
+#: period's text is its start and type): the same groups as by the id, for less work.
+NATURAL_KEY: Final = "well_code, field_code, period_start, period_type, data_source"
+VALUES: Final = "days_on_production, oil_bbl, gas_mcf, water_bbl, liquids_bbl"
+
 # ``where`` selects the records (a well, a field, a selection of wells); ``keys`` adds
-# columns a grouping needs (its record's field, or its latest operator).
-LATEST = """
-SELECT well_code, period_start, period_type{keys},
-       argMax((days_on_production, oil_bbl, gas_mcf, water_bbl, liquids_bbl), version) AS v
+# columns a grouping needs (its record's field, or its latest operator); ``values``, the
+# columns taken from the latest version as ``v.1``, ``v.2``... (fewer: less read).
+LATEST = f"""
+SELECT well_code, period_start, period_type{{keys}},
+       argMax(tuple({{values}}), version) AS v
 FROM production
-WHERE {where} AND period_start BETWEEN {{start:Date32}} AND {{end:Date32}}
-GROUP BY record_id, well_code, field_code, period_start, period_type
+WHERE {{where}} AND period_start BETWEEN {{{{start:Date32}}}} AND {{{{end:Date32}}}}
+GROUP BY {NATURAL_KEY}
 """
 
 # Per well and period: volumes summed over the fields (and sources) it reported to,
@@ -109,8 +114,8 @@ LIMIT {{limit:UInt32}}
 """
 
 
-def latest(where: str, keys: str = "") -> str:
-    return LATEST.format(where=where, keys=keys)
+def latest(where: str, keys: str = "", values: str = VALUES) -> str:
+    return LATEST.format(where=where, keys=keys, values=values)
 
 
 def scoped(scope: Scope) -> str:
@@ -118,11 +123,7 @@ def scoped(scope: Scope) -> str:
 
 
 def per_well_period(scope: Scope) -> str:
-    return per_well_period_where(scoped(scope))
-
-
-def per_well_period_where(where: str) -> str:
-    return PER_WELL_PERIOD.format(latest=latest(where))
+    return PER_WELL_PERIOD.format(latest=latest(scoped(scope)))
 
 
 def series(scope: Scope, granularity: Granularity, *, after: bool) -> str:
@@ -227,7 +228,7 @@ FROM (
             SELECT well_code,
                    makeDate32(toYear(period_start), toMonth(period_start), 1) AS bucket,
                    ifNull(sum({volume}), 0) AS volume
-            FROM ({per_well_period})
+            FROM ({latest})
             GROUP BY well_code, bucket
         )
         GROUP BY well_code
@@ -278,15 +279,30 @@ def selection(*, field: bool, operator: bool, basin: bool, wells: bool) -> str:
     return " AND ".join(where)
 
 
+#: The columns each stream's volume is made of.
+STREAM_COLUMNS: Final[dict[Stream, tuple[str, ...]]] = {
+    "oil": ("oil_bbl",),
+    "gas": ("gas_mcf",),
+    "water": ("water_bbl",),
+    "boe": ("oil_bbl", "gas_mcf", "liquids_bbl"),
+}
+
+
+def stream_latest(stream: Stream, where: str, keys: str = "") -> tuple[str, str]:
+    """The latest version of each record selected, with the stream's columns only (a type
+    curve over 1,000 wells took half the time), and the stream's volume over them."""
+    columns = STREAM_COLUMNS[stream]
+    at = {column: f"v.{n}" for n, column in enumerate(columns, 1)}
+    over = (at.get(c, "NULL") for c in ("oil_bbl", "gas_mcf", "water_bbl", "liquids_bbl"))
+    return latest(where, keys, ", ".join(columns)), volume(stream, *over)
+
+
 def type_curve(stream: Stream, where: str) -> str:
-    return TYPE_CURVE.format(
-        volume=volume(stream, "oil", "gas", "water", "liquids"),
-        per_well_period=per_well_period_where(where),
-    )
+    records, of = stream_latest(stream, where)
+    return TYPE_CURVE.format(volume=of, latest=records)
 
 
 def ranking(stream: Stream, by: RankBy) -> str:
     key, keys = RANK_KEYS[by]
-    return RANKING.format(
-        key=key, volume=volume(stream, "v.2", "v.3", "v.4", "v.5"), latest=latest("1", keys)
-    )
+    records, of = stream_latest(stream, "1", keys)
+    return RANKING.format(key=key, volume=of, latest=records)
