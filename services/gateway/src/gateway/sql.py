@@ -145,20 +145,11 @@ def summary(scope: Scope) -> str:
     return SUMMARY.format(per_well_period=per_well_period(scope))
 
 
-# The row filters of a wells list, by parameter name.
-WELL_FILTERS: Final = {
-    "q": WELL_SEARCH,
-    "operator": "operator = {operator:String}",
-    "basin": "basin = {basin:String}",
-}
-
-
 def wells(*, one: bool, after: bool, filters: frozenset[str] = frozenset()) -> str:
-    """The wells query; ``filters`` names the filters given (``WELL_FILTERS``, ``field``)."""
     where = ["well_code = {code:String}" if one else "1"]
-    if after:
-        where.append("well_code > {after:String}")
-    where += [WELL_FILTERS[name] for name in sorted(filters) if name in WELL_FILTERS]
+    where += ["well_code > {after:String}"] if after else []
+    where += [WELL_SEARCH] if "q" in filters else []
+    where += [f"{c} = {{{c}:String}}" for c in ("operator", "basin") if c in filters]
     having = "HAVING has(field_codes, {field:String})" if "field" in filters else ""
     return WELLS.format(where=" AND ".join(where), having=having)
 
