@@ -36,6 +36,7 @@ async def test_sign_in_keeps_the_key_for_the_session_only(site: Site, browser: A
         await ready(page, "sign-in")
         await screenshot(page, "sign-in")
         assert await page.get_by_label("API key or bearer token").count() == 1
+        assert not await page.get_by_role("navigation", name="Pages").is_visible()
         await page.fill("input[name=api_key]", "not-a-key-at-all-0000")
         await page.click("button[type=submit]")
         await ready(page, "sign-in")
@@ -43,6 +44,7 @@ async def test_sign_in_keeps_the_key_for_the_session_only(site: Site, browser: A
         await page.fill("input[name=api_key]", OPS_KEY)
         await page.keyboard.press("Enter")
         await ready(page, "overview")
+        assert await page.get_by_role("navigation", name="Pages").is_visible()
         storage = await page.evaluate("[sessionStorage.length, localStorage.length]")
         assert storage == [1, 0]
         assert await page.evaluate("document.cookie") == ""
