@@ -16,8 +16,16 @@ from runtime.settings import ApiKey, Scope
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who a request acts for: its key's (or token's) name, scopes and organisation."""
+
     name: str
     scopes: frozenset[str]
+    organisation: str
+
+    @property
+    def platform(self) -> bool:
+        """Whether it reads every organisation (scope ``platform``)."""
+        return "platform" in self.scopes
 
 
 class KeyRing:
@@ -36,8 +44,11 @@ class KeyRing:
 
 
 def grants(scopes: Collection[str], scope: Scope) -> bool:
-    """Whether ``scopes`` allow ``scope``: ``admin`` implies every other one."""
-    return scope in scopes or "admin" in scopes
+    """Whether ``scopes`` allow ``scope``: ``platform`` implies every other one, ``admin``
+    every other but ``platform``."""
+    if scope in scopes or "platform" in scopes:
+        return True
+    return "admin" in scopes and scope != "platform"
 
 
 def presented_key(request: Request) -> str | None:
@@ -64,7 +75,7 @@ def require(
         if token is None:
             raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
         key = ring.lookup(token)
-        principal = Principal(key.name, frozenset(key.scopes)) if key else None
+        principal = Principal(key.name, frozenset(key.scopes), key.organisation) if key else None
         for authenticate in extra:
             if principal is not None:
                 break

@@ -103,6 +103,10 @@ class GatewaySettings(RateLimitedSettings):
         default="scope",
         description="Claim holding the scopes (space-separated string or list).",
     )
+    jwt_organisation_claim: str = Field(
+        default="org",
+        description="Claim naming the token's organisation (absent: `default_organisation`).",
+    )
 
     @field_validator("jwt_jwks_url")
     @classmethod
