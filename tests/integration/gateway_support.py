@@ -36,6 +36,7 @@ class Row:
     data_source: str = "test"
     well_name: str | None = None
     field_name: str | None = None
+    organisation: str = "default"
 
     def __post_init__(self) -> None:
         # stored rows hold canonical codes, as the validator writes them
@@ -53,7 +54,7 @@ class Row:
     @property
     def record_id(self) -> str:
         key = (self.well_code, self.field_code, self.period, self.period_type, self.data_source)
-        return "|".join(key)
+        return "|".join((*key, self.organisation))
 
 
 async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:

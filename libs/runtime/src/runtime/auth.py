@@ -22,6 +22,10 @@ class Principal:
     scopes: frozenset[str]
     organisation: str
 
+    @classmethod
+    def of(cls, key: ApiKey) -> "Principal":
+        return cls(key.name, frozenset(key.scopes), key.organisation)
+
     @property
     def platform(self) -> bool:
         """Whether it reads every organisation (scope ``platform``)."""
@@ -75,7 +79,7 @@ def require(
         if token is None:
             raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
         key = ring.lookup(token)
-        principal = Principal(key.name, frozenset(key.scopes), key.organisation) if key else None
+        principal = Principal.of(key) if key else None
         for authenticate in extra:
             if principal is not None:
                 break

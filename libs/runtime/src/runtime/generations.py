@@ -11,7 +11,9 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-Kind = Literal["well", "field", "all"]
+Kind = Literal["well", "field", "all", "shares"]
+"""What a generation counts: new data of a well, a field, anywhere; or the shares
+granted to a reader (``shares`` of an organisation), bumped when one is made or revoked."""
 
 PREFIX = "wellstream:gen"
 
@@ -28,6 +30,11 @@ async def bump(redis: Redis, *, wells: Iterable[str] = (), fields: Iterable[str]
         for name in sorted(names):
             pipe.incr(name)
         await pipe.execute()
+
+
+async def bump_shares(redis: Redis, reader: str) -> None:
+    """Mark the shares granted to ``reader`` (a ``gateway.sql.Viewer.tag``) changed."""
+    await redis.incr(key("shares", reader))
 
 
 async def current(redis: Redis, *names: str) -> list[int]:

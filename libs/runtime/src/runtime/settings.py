@@ -250,9 +250,16 @@ class Settings(BaseSettings):
 
 class RateLimitedSettings(Settings):
     """A service limiting each API key to ``rate_limit_requests`` per
-    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis)."""
+    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis), and each
+    organisation's keys together to ``organisation_limit``."""
 
     rate_limit_requests: RateLimitRequests = 600
+    rate_limit_organisation_requests: int = Field(
+        default=0,
+        ge=0,
+        description="Requests all the keys of one organisation may make together per "
+        "`rate_limit_period_seconds` (0: ten times `rate_limit_requests`).",
+    )
     rate_limit_period_seconds: float = Field(
         default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
     )
@@ -261,6 +268,11 @@ class RateLimitedSettings(Settings):
         description="Scopes whose routes let requests through, unlimited, while Redis "
         "(which counts them) is down; routes of the other scopes (admin) answer 503.",
     )
+
+    @property
+    def organisation_limit(self) -> int:
+        """What an organisation's keys may make together per period."""
+        return self.rate_limit_organisation_requests or 10 * self.rate_limit_requests
 
 
 class ConsumerSettings(Settings):

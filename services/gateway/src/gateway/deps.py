@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 
 from gateway.cache import Cache
 from gateway.queries import Queries
+from gateway.sql import Viewer
+from runtime.auth import Principal
 from runtime.clickhouse import ClickHouse
 from runtime.errors import RETRY_AFTER, ApiError
 from runtime.ratelimit import RateLimiter
@@ -32,7 +34,8 @@ class Clients:
     redis: Redis | None = None
     broker: KafkaBroker | None = None
     exports: "Exports | None" = None
-    rate_limit: tuple[int, float] = (0, 60.0)
+    #: Requests per key, the period in seconds, requests per organisation.
+    rate_limit: tuple[int, float, int] = (0, 60.0, 0)
     _limiter: RateLimiter | None = field(default=None, init=False)
     _turn: int = field(default=0, init=False)
 
@@ -41,16 +44,22 @@ class Clients:
             raise ApiError(503, "the gateway is starting")
         return self.pool[0]
 
+    def clickhouse(self) -> ClickHouse:
+        """The first client of the pool: the shares' reads and changes."""
+        return self._ch()
+
     def exporter(self) -> "Exports":
         if self.exports is None:
             raise ApiError(503, "the gateway is starting")
         return self.exports
 
-    def queries(self) -> Queries:
-        """Reads on the next client of the pool, so concurrent requests run in parallel."""
+    def queries(self, request: Request) -> Queries:
+        """The reads of the caller of ``request`` (``viewer_of``), on the next client of
+        the pool, so concurrent requests run in parallel."""
+        viewer = viewer_of(request)
         self._ch()  # the same 503 before the lifespan fills the pool
         self._turn = (self._turn + 1) % len(self.pool)
-        return Queries(self.pool[self._turn])
+        return Queries(self.pool[self._turn], viewer)
 
     def cache(self) -> Cache | None:
         if self.redis is None or self.cache_ttl <= 0:
@@ -58,12 +67,16 @@ class Clients:
         return Cache(self.redis, self.cache_ttl, self.cache_max_bytes)
 
     def limiter(self) -> RateLimiter | None:
-        limit, period = self.rate_limit
+        limit, period, organisation_limit = self.rate_limit
         if self.redis is None or limit <= 0:
             return None
         if self._limiter is None:
             self._limiter = RateLimiter(
-                self.redis, limit=limit, period_s=period, namespace="gateway"
+                self.redis,
+                limit=limit,
+                period_s=period,
+                namespace="gateway",
+                organisation_limit=organisation_limit,
             )
         return self._limiter
 
@@ -81,6 +94,24 @@ class Clients:
         """Readiness: the request path works. Redis (cache, rate limits) and Kafka
         (replay only) are optional: reads go on without them."""
         await self._ch().ping()
+
+
+def viewer(principal: Principal) -> Viewer:
+    return Viewer(principal.organisation, principal.platform)
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller the auth dependency found; a request without one reads nothing."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def viewer_of(request: Request) -> Viewer:
+    """What the caller of ``request`` may see: its organisation's, or everything for the
+    platform."""
+    return viewer(principal_of(request))
 
 
 def app_clients(request: Request) -> Clients:

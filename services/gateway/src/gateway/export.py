@@ -30,9 +30,10 @@ from fastapi.responses import StreamingResponse
 
 from gateway.cache import extra_headers
 from gateway.config import GatewaySettings
-from gateway.deps import Clients
+from gateway.deps import Clients, viewer_of
 from gateway.metrics import EXPORTED_ROWS
 from gateway.params import CodeFilter, From, To, bounds, guard
+from gateway.sql import visible
 from runtime.errors import RETRY_AFTER, ApiError, error_responses
 from runtime.ratelimit import client_key
 
@@ -51,7 +52,7 @@ SELECT well_code, field_code, period, period_type, period_start, data_source, {c
 FROM (
     SELECT well_code, field_code, period, period_type, period_start, data_source,
            argMax(({values}), version) AS t
-    FROM production
+    FROM {production}
     WHERE {where}
     GROUP BY record_id, well_code, field_code, period, period_type, period_start, data_source
 )
@@ -68,7 +69,9 @@ def export_sql(*, well: bool, field: bool) -> str:
     columns = ", ".join(f"t.{i} AS {name}" for i, name in enumerate(_VALUES, start=1))
     # CSV has no lists: flags travel as one '|'-separated text in both formats
     values = ", ".join("arrayStringConcat(flags, '|')" if v == "flags" else v for v in _VALUES)
-    return _EXPORT.format(columns=columns, values=values, where=" AND ".join(where))
+    return _EXPORT.format(
+        columns=columns, values=values, where=" AND ".join(where), production=visible("production")
+    )
 
 
 class _Sink(io.RawIOBase):
@@ -256,7 +259,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         """One row per natural key at its latest version, ordered by well and period.
         Streamed block by block; a 10M-row export never sits whole in memory."""
         first, last = bounds(start, end)
-        params: dict[str, Any] = {"start": first, "end": last}
+        params: dict[str, Any] = {"start": first, "end": last, **viewer_of(request).params()}
         if well_code:
             params["well"] = well_code
         if field_code:

@@ -24,7 +24,7 @@ from gateway.models import (
     WellSummary,
 )
 from gateway.periods import Granularity
-from gateway.sql import Scope
+from gateway.sql import Scope, Viewer
 from runtime.clickhouse import ClickHouse
 
 EARLIEST = date(1900, 1, 1)  # the range of ClickHouse's Date32
@@ -138,8 +138,15 @@ class SeriesQuery:
 
 
 class Queries:
-    def __init__(self, ch: ClickHouse) -> None:
+    """The reads of one caller: every query runs with the caller's visibility bound
+    (``sql.visible``'s parameters), and only through ``_rows``."""
+
+    def __init__(self, ch: ClickHouse, viewer: Viewer) -> None:
         self._ch = ch
+        self._viewer = viewer.params()
+
+    async def _rows(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return await self._ch.rows(query, {**(params or {}), **self._viewer})
 
     async def series(self, q: SeriesQuery) -> SeriesPage:
         """One page of the series; ``next_cursor`` holds its last key when more follow."""
@@ -147,7 +154,7 @@ class Queries:
         params["limit"] = q.limit + 1
         if q.after is not None:
             params["after"], params["after_unit"] = q.after
-        rows = await self._ch.rows(sql.series(q.scope, q.granularity, after=bool(q.after)), params)
+        rows = await self._rows(sql.series(q.scope, q.granularity, after=bool(q.after)), params)
         page = rows[: q.limit]
         more = len(rows) > q.limit
         token = cursor.encode([page[-1][0].isoformat(), page[-1][1]]) if more else None
@@ -155,12 +162,12 @@ class Queries:
 
     async def _summary(self, scope: Scope, code: str) -> tuple[ProductionPoint | None, Totals]:
         params = {"code": code, "start": EARLIEST, "end": LATEST}
-        (last, *sums, count), *_ = await self._ch.rows(sql.summary(scope), params)
+        (last, *sums, count), *_ = await self._rows(sql.summary(scope), params)
         latest = point(last[0], last[1], tuple(last[2:])) if count else None
         return latest, totals(tuple(sums))
 
     async def exists(self, scope: Scope, code: str) -> bool:
-        (found,), *_ = await self._ch.rows(sql.exists(scope), {"code": code})
+        (found,), *_ = await self._rows(sql.exists(scope), {"code": code})
         return bool(found)
 
     async def wells(
@@ -168,14 +175,14 @@ class Queries:
     ) -> WellPage:
         params: dict[str, Any] = {"limit": limit + 1, "after": after, "q": q, "field": field}
         query = sql.wells(one=False, after=after is not None, search=bool(q), field=bool(field))
-        rows = await self._ch.rows(query, {k: v for k, v in params.items() if v is not None})
+        rows = await self._rows(query, {k: v for k, v in params.items() if v is not None})
         items = [well_summary(row) for row in rows[:limit]]
         token = cursor.encode([items[-1].well_code]) if len(rows) > limit else None
         return WellPage(items=items, next_cursor=token)
 
     async def well(self, well_code: str) -> WellDetail | None:
         query = sql.wells(one=True, after=False, search=False, field=False)
-        rows = await self._ch.rows(query, {"code": well_code, "limit": 1})
+        rows = await self._rows(query, {"code": well_code, "limit": 1})
         if not rows:
             return None
         latest, cumulative = await self._summary("well", well_code)
@@ -183,7 +190,7 @@ class Queries:
         return WellDetail(**summary, latest=latest, cumulative=cumulative)
 
     async def field(self, field_code: str) -> FieldDetail | None:
-        (name, wells, first, last), *_ = await self._ch.rows(sql.FIELD, {"code": field_code})
+        (name, wells, first, last), *_ = await self._rows(sql.FIELD, {"code": field_code})
         if not wells:
             return None
         latest, cumulative = await self._summary("field", field_code)
@@ -198,8 +205,8 @@ class Queries:
         )
 
     async def stats(self) -> Stats:
-        (records, wells, fields, first, last, ingest), *_ = await self._ch.rows(sql.STATS)
-        (dead,), *_ = await self._ch.rows(sql.DEAD_LETTERS_COUNT)
+        (records, wells, fields, first, last, ingest), *_ = await self._rows(sql.STATS)
+        (dead,), *_ = await self._rows(sql.DEAD_LETTERS_COUNT)
         return Stats(
             records=records,
             wells=wells,
@@ -224,7 +231,7 @@ class Queries:
         query = sql.dead_letters(
             ids=bool(ids), stage=bool(stage), code=bool(code), after=after is not None
         )
-        rows = await self._ch.rows(query, {k: v for k, v in params.items() if v is not None})
+        rows = await self._rows(query, {k: v for k, v in params.items() if v is not None})
         items = [dead_letter(row) for row in rows[:limit]]
         token = None
         if len(rows) > limit:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
-from gateway.deps import AppClients, Clients
+from gateway.deps import AppClients, Clients, viewer_of
 from gateway.models import FieldDetail, ProductionSeries, Stats, WellDetail, WellPage
 from gateway.params import (
     Code,
@@ -75,7 +75,7 @@ async def answer(
     cache = clients.cache()
     if cache is None:
         return respond(request, await produce())
-    return await cache.read_through(request, at.kind, code, produce)
+    return await cache.read_through(request, at.kind, code, viewer_of(request), produce)
 
 
 async def detail(
@@ -86,7 +86,7 @@ async def detail(
     fetch: Callable[[Queries, str], Awaitable[BaseModel | None]],
 ) -> Response:
     async def produce() -> bytes:
-        found = await fetch(clients.queries(), code)
+        found = await fetch(clients.queries(request), code)
         if found is None:
             raise unknown(at, code)
         return jsonb(found)
@@ -101,7 +101,7 @@ async def series(
         first, last = bounds(window.start, window.end)
         after = series_after(page.cursor)
         query = SeriesQuery(at.kind, code, first, last, window.granularity, page.limit, after)
-        queries = clients.queries()
+        queries = clients.queries(request)
         result = await queries.series(query)
         if not result.items and after is None and not await queries.exists(at.kind, code):
             raise unknown(at, code)
@@ -121,7 +121,9 @@ async def list_wells(
     `field_code` keeps wells that reported to that field. Pages are keyed on the
     well code, so wells inserted meanwhile never shift or repeat a page."""
     after = text_after(page.cursor)
-    found = await clients.queries().wells(limit=page.limit, after=after, q=q, field=field_code)
+    found = await clients.queries(request).wells(
+        limit=page.limit, after=after, q=q, field=field_code
+    )
     return respond(request, jsonb(found))
 
 
@@ -151,7 +153,7 @@ async def get_field(request: Request, clients: AppClients, field_code: Code) -> 
 
 
 async def stats(request: Request, clients: AppClients) -> Response:
-    return respond(request, jsonb(await clients.queries().stats()))
+    return respond(request, jsonb(await clients.queries(request).stats()))
 
 
 CACHED_STATUSES: Final = (304, 400, 401, 403, 404, 422, 429, 503)

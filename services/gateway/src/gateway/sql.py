@@ -1,17 +1,64 @@
 """SQL text of every read. Only fixed fragments are spliced in (whitelisted columns and
 bucket expressions); every value is a bound parameter.
 
+Every read of a data table goes through ``visible``: the rows the caller may see (its
+organisation's, what other organisations share with it, everything for ``platform``),
+with the caller (``Viewer``) as bound parameters. No text here names a data table
+elsewhere (``tests/unit/gateway/test_visibility.py`` holds every module to it).
+
 Reads never depend on merges and never use FINAL: each record's current version is
 ``argMax(..., version)`` per ``record_id``. The arguments go in one tuple because
 ``argMax`` skips a NULL argument, which would let an older version's value win over a
 restatement to "not measured".
 """
 
-from typing import Final, Literal
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 from gateway.periods import Granularity
 
 Scope = Literal["well", "field"]
+Table = Literal["production", "dead_letters"]
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads: an organisation, or the platform (every organisation)."""
+
+    organisation: str
+    platform: bool = False
+
+    def params(self) -> dict[str, Any]:
+        """The bound parameters of ``visible``."""
+        return {"viewer": self.organisation, "platform": self.platform}
+
+    @property
+    def tag(self) -> str:
+        """What the caller may see, as cache keys tell callers apart."""
+        return "platform" if self.platform else f"org:{self.organisation}"
+
+
+#: The shares granted to the viewer, as (owner, kind, code, first, last) tuples: one
+#: scalar subquery, run once per query.
+GRANTED = """(
+    SELECT groupArray((owner, kind, code, first_period, last_period)) FROM shares
+    WHERE partner = {viewer:String})"""
+
+#: The one rule: a row is visible to the platform, to its owner, and to a partner whose
+#: share names its well (or field) and holds its period.
+RULES: Final[dict[Table, str]] = {
+    "production": f"""{{platform:Bool}} OR organisation = {{viewer:String}} OR arrayExists(
+        s -> s.1 = organisation AND if(s.2 = 'well', well_code, field_code) = s.3
+             AND period_start BETWEEN s.4 AND s.5,
+        {GRANTED})""",
+    "dead_letters": "{platform:Bool} OR organisation = {viewer:String}",
+}
+
+
+def visible(table: Table) -> str:
+    """``table`` as the caller may see it: what every read selects from."""
+    return f"(SELECT * FROM {table} WHERE {RULES[table]})"
+
 
 SCOPE_COLUMN: Final[dict[Scope, str]] = {"well": "well_code", "field": "field_code"}
 BUCKETS: Final[dict[Granularity, tuple[str, str]]] = {
@@ -23,7 +70,7 @@ BUCKETS: Final[dict[Granularity, tuple[str, str]]] = {
 LATEST = """
 SELECT well_code, period_start, period_type,
        argMax((days_on_production, oil_bbl, gas_mcf, water_bbl, liquids_bbl), version) AS v
-FROM production
+FROM {production}
 WHERE {scope} = {{code:String}} AND period_start BETWEEN {{start:Date32}} AND {{end:Date32}}
 GROUP BY record_id, well_code, field_code, period_start, period_type
 """
@@ -66,7 +113,7 @@ SELECT well_code,
        arraySort(groupUniqArrayIf(field_code, field_code != '')) AS field_codes,
        argMax(operator, ingested_at), argMax(well_status, ingested_at),
        min(period_start), max(period_start)
-FROM production
+FROM {production}
 WHERE {where}
 GROUP BY well_code
 {having}
@@ -80,25 +127,25 @@ WELL_SEARCH = (
     " OR positionCaseInsensitiveUTF8(ifNull(well_reference, ''), {q:String}) > 0)"
 )
 
-FIELD = """
+FIELD = f"""
 SELECT argMax(field_name, ingested_at), uniqExact(well_code), min(period_start), max(period_start)
-FROM production
-WHERE field_code = {code:String}
+FROM {visible("production")}
+WHERE field_code = {{code:String}}
 """
 
-STATS = """
+STATS = f"""
 SELECT uniqExact(record_id), uniqExact(well_code), uniqExactIf(field_code, field_code != ''),
        minOrNull(period_start), maxOrNull(period_start), maxOrNull(ingested_at)
-FROM production
+FROM {visible("production")}
 """
 
-DEAD_LETTERS_COUNT = "SELECT uniqExact(id) FROM dead_letters"
-EXISTS = "SELECT count() FROM (SELECT 1 FROM production WHERE {column} = {{code:String}} LIMIT 1)"
+DEAD_LETTERS_COUNT = f"SELECT uniqExact(id) FROM {visible('dead_letters')}"
+EXISTS = "SELECT count() FROM (SELECT 1 FROM {production} WHERE {column} = {{code:String}} LIMIT 1)"
 
 DEAD_LETTERS = """
 SELECT id, stage, errors, source_topic, source_partition, source_offset, line, failed_at,
        payload, payload_base64, accepted_at_ms, payload_truncated
-FROM dead_letters
+FROM {dead_letters}
 WHERE {where}
 ORDER BY failed_at DESC, id DESC
 LIMIT 1 BY id
@@ -107,7 +154,8 @@ LIMIT {{limit:UInt32}}
 
 
 def per_well_period(scope: Scope) -> str:
-    return PER_WELL_PERIOD.format(latest=LATEST.format(scope=SCOPE_COLUMN[scope]))
+    latest = LATEST.format(scope=SCOPE_COLUMN[scope], production=visible("production"))
+    return PER_WELL_PERIOD.format(latest=latest)
 
 
 def series(scope: Scope, granularity: Granularity, *, after: bool) -> str:
@@ -122,7 +170,7 @@ def series(scope: Scope, granularity: Granularity, *, after: bool) -> str:
 
 
 def exists(scope: Scope) -> str:
-    return EXISTS.format(column=SCOPE_COLUMN[scope])
+    return EXISTS.format(column=SCOPE_COLUMN[scope], production=visible("production"))
 
 
 def summary(scope: Scope) -> str:
@@ -136,7 +184,7 @@ def wells(*, one: bool, after: bool, search: bool, field: bool) -> str:
     if search:
         where.append(WELL_SEARCH)
     having = "HAVING has(field_codes, {field:String})" if field else ""
-    return WELLS.format(where=" AND ".join(where), having=having)
+    return WELLS.format(where=" AND ".join(where), having=having, production=visible("production"))
 
 
 def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
@@ -149,4 +197,25 @@ def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
         where.append("has(error_codes, {code:String})")
     if after:
         where.append("(failed_at, id) < ({after_at:DateTime64(3, 'UTC')}, {after_id:String})")
-    return DEAD_LETTERS.format(where=" AND ".join(where))
+    return DEAD_LETTERS.format(where=" AND ".join(where), dead_letters=visible("dead_letters"))
+
+
+# Shares: what an owner grants (``gateway.shares``); ``GRANTED`` reads them for a reader.
+SHARE_COLUMNS: Final = (
+    "id", "owner", "partner", "kind", "code", "first_period", "last_period", "created_at",
+)  # fmt: skip
+SHARES = (
+    f"SELECT {', '.join(SHARE_COLUMNS)} FROM shares"
+    " WHERE owner = {{owner:String}} {where} ORDER BY created_at, id"
+)
+SHARE_INSERT = f"""
+INSERT INTO shares ({", ".join(SHARE_COLUMNS)})
+VALUES ({{id:String}}, {{owner:String}}, {{partner:String}}, {{kind:String}}, {{code:String}},
+        {{first_period:Date32}}, {{last_period:Date32}}, {{created_at:DateTime64(3, 'UTC')}})
+"""
+SHARE_DELETE = "DELETE FROM shares WHERE owner = {owner:String} AND id = {id:String}"
+
+
+def shares(*, one: bool) -> str:
+    """An owner's shares, or the one of ``id``."""
+    return SHARES.format(where="AND id = {id:String}" if one else "")
