@@ -129,11 +129,19 @@ def owner_named(raw: bytes) -> str | None:
     """The ``organisation`` a message's JSON object names, if it is one that does (text,
     not blank); None otherwise (the reader's default organisation owns it)."""
     try:
-        decoded = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+        owner = _read_owner(raw).organisation
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    owner = decoded.get("organisation") if isinstance(decoded, dict) else None
-    return owner if isinstance(owner, str) and owner else None
+    return owner or None
+
+
+class _Owner(msgspec.Struct):
+    """What ``owner_named`` reads of a message: its other fields are skipped."""
+
+    organisation: str | None = None
+
+
+_read_owner = msgspec.json.Decoder(_Owner).decode
 
 
 def _bounded(error: ErrorDetail) -> ErrorDetail:

@@ -64,6 +64,15 @@ def presented_key(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def principal_of(request: Request) -> Principal:
+    """The caller ``require`` found for ``request``; 401 for a request without one (a
+    route that forgot the dependency reads and posts nothing)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
 Authenticator = Callable[[Request], Awaitable[Principal | None]]
 
 

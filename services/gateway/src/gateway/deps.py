@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from gateway.cache import Cache
 from gateway.queries import Queries
 from gateway.sql import Viewer
-from runtime.auth import Principal
+from runtime.auth import Principal, principal_of
 from runtime.clickhouse import ClickHouse
 from runtime.errors import RETRY_AFTER, ApiError
 from runtime.ratelimit import RateLimiter
@@ -98,14 +98,6 @@ class Clients:
 
 def viewer(principal: Principal) -> Viewer:
     return Viewer(principal.organisation, principal.platform)
-
-
-def principal_of(request: Request) -> Principal:
-    """The caller the auth dependency found; a request without one reads nothing."""
-    principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is None:
-        raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
-    return principal
 
 
 def viewer_of(request: Request) -> Viewer:

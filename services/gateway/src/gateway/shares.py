@@ -20,11 +20,12 @@ from redis.exceptions import RedisError
 from contracts.identifiers import MAX_CODE_LENGTH, canonical_code, code_problem
 from gateway import sql
 from gateway.config import GatewaySettings
-from gateway.deps import Clients, principal_of
+from gateway.deps import Clients
 from gateway.models import UtcDatetime
 from gateway.params import guard
 from gateway.queries import EARLIEST, LATEST
 from runtime import generations
+from runtime.auth import principal_of
 from runtime.errors import RETRY_AFTER, ApiError, error_responses
 
 MONTH: Final = r"^\d{4}-(0[1-9]|1[0-2])$"
