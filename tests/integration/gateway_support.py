@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 
@@ -70,6 +71,30 @@ async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
         [now for _ in rows],
     ]
     await ch.insert("production_history", columns, plain + derived)
+
+
+async def add_dead_letter(
+    ch: ClickHouse, id_: str, payload: str, code: str, organisation: str = "default"
+) -> None:
+    """A validator dead letter of ``organisation`` in ``dead_letters``, as the writer
+    stores it."""
+    errors = f'[{{"field": "volumes.oil.unit", "code": "{code}", "message": "unit bbl/d"}}]'
+    columns: list[list[Any]] = [
+        [id_],
+        ["validator"],
+        [errors],
+        [[code]],
+        ["raw"],
+        [0],
+        [7],
+        [payload],
+        [0],
+        [0],
+        [organisation],
+    ]
+    names = ["id", "stage", "errors", "error_codes", "source_topic", "source_partition"]
+    names += ["source_offset", "payload", "kafka_partition", "kafka_offset", "organisation"]
+    await ch.insert("dead_letters", columns, names)
 
 
 def _days_in(row: Row) -> int:

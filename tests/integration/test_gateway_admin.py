@@ -13,6 +13,7 @@ from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import (
     ADMIN_KEY,
     READ_KEY,
+    add_dead_letter,
     serve,
     settings,
     until_kafka,
@@ -38,25 +39,6 @@ async def api(
         )
     ) as client:
         yield client
-
-
-async def add_dead_letter(ch: ClickHouse, id_: str, payload: str, code: str) -> None:
-    errors = f'[{{"field": "volumes.oil.unit", "code": "{code}", "message": "unit bbl/d"}}]'
-    columns: list[list[Any]] = [
-        [id_],
-        ["validator"],
-        [errors],
-        [[code]],
-        ["raw"],
-        [0],
-        [7],
-        [payload],
-        [0],
-        [0],
-    ]
-    names = ["id", "stage", "errors", "error_codes", "source_topic", "source_partition"]
-    names += ["source_offset", "payload", "kafka_partition", "kafka_offset"]
-    await ch.insert("dead_letters", columns, names)
 
 
 async def test_dead_letters_need_admin(api: httpx.AsyncClient) -> None:

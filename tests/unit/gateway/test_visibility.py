@@ -1,0 +1,106 @@
+"""Every read of a data table goes through the one visibility filter (``sql.visible``).
+
+Two checks that cannot both be dodged: every SQL text the gateway can build (each query
+builder of ``gateway.sql`` and ``gateway.export`` called with every combination of its
+arguments, and every SQL constant) reads ``production`` and ``dead_letters`` only through
+``visible``; and no module of the gateway names a data table in any other text.
+"""
+
+import inspect
+import itertools
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gateway
+from gateway import export, sql
+
+#: A read of a data table: the tables the writer fills.
+READ = re.compile(r"\b(?:FROM|JOIN)\s+(production|production_history|dead_letters)\b", re.I)
+DATA_TABLE = re.compile(r"\b(production|production_history|dead_letters)\b")
+MODULES = (sql, export)
+
+
+def _values(parameter: inspect.Parameter) -> list[Any]:
+    kind = parameter.annotation
+    if kind is bool:
+        return [False, True]
+    origin = typing.get_origin(kind)
+    if origin is typing.Literal:
+        return list(typing.get_args(kind))
+    raise AssertionError(f"cannot enumerate {parameter} of a query builder")
+
+
+def _builders(module: types.ModuleType) -> Iterator[tuple[str, Callable[..., str]]]:
+    for name, value in vars(module).items():
+        if inspect.isfunction(value) and value.__module__ == module.__name__:
+            hints = typing.get_type_hints(value)
+            if hints.get("return") is str and name != "visible":
+                yield name, value
+
+
+def rendered() -> Iterator[tuple[str, str]]:
+    """(where, SQL text) of every text the gateway's reads can run."""
+    for module in MODULES:
+        for name, build in _builders(module):
+            signature = inspect.signature(build)
+            hints = typing.get_type_hints(build)
+            parameters = [
+                p.replace(annotation=hints[p.name]) for p in signature.parameters.values()
+            ]
+            for combination in itertools.product(*map(_values, parameters)):
+                arguments = dict(zip((p.name for p in parameters), combination, strict=True))
+                positional = [
+                    v
+                    for p, v in zip(parameters, combination, strict=True)
+                    if p.kind is p.POSITIONAL_OR_KEYWORD
+                ]
+                keywords = {
+                    p.name: arguments[p.name] for p in parameters if p.kind is p.KEYWORD_ONLY
+                }
+                yield f"{module.__name__}.{name}{combination}", build(*positional, **keywords)
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str):
+                yield f"{module.__name__}.{name}", value
+
+
+TEXTS = list(rendered())
+
+
+def test_the_enumeration_reaches_every_query() -> None:
+    names = {where.split("(")[0] for where, _ in TEXTS}
+    for expected in ("series", "summary", "exists", "wells", "dead_letters", "export_sql"):
+        assert any(name.endswith(f".{expected}") for name in names), expected
+    assert sum(1 for _, text in TEXTS if READ.search(text)) >= 40
+
+
+@pytest.mark.parametrize(("where", "text"), TEXTS, ids=[where for where, _ in TEXTS])
+def test_every_read_of_a_data_table_is_through_the_filter(where: str, text: str) -> None:
+    rest = text.replace(sql.visible("production"), "").replace(sql.visible("dead_letters"), "")
+    assert READ.search(rest) is None, f"{where} reads a data table without sql.visible"
+
+
+def test_no_gateway_module_names_a_data_table_elsewhere() -> None:
+    """A module that wrote its own ``FROM production`` would escape the check above."""
+    found = []
+    for path in sorted(Path(gateway.__file__).parent.glob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if READ.search(line):
+                found.append(f"{path.name}:{number}: {line.strip()}")
+    assert found == []
+
+
+def test_the_filter_binds_the_caller_and_names_the_table_once() -> None:
+    for table in ("production", "dead_letters"):
+        text = sql.visible(table)
+        assert DATA_TABLE.findall(text) == [table]
+        assert "{viewer:String}" in text
+        assert "{platform:Bool}" in text
+    assert sql.Viewer("acme").params() == {"viewer": "acme", "platform": False}
+    assert sql.Viewer("acme", platform=True).tag != sql.Viewer("acme").tag
+    assert sql.Viewer("a").tag != sql.Viewer("b").tag
