@@ -15,13 +15,14 @@ RUNS = int(os.environ.get("WELLSTREAM_BENCH_RUNS", "3"))
 
 
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import gateway, pipeline, stages, writer
+    from wellstream.bench import gateway, organisations, pipeline, stages, writer
 
     return {
         "pipeline": pipeline.run,
         "validator": stages.validator,
         "writer": writer.writer,
         "gateway": gateway.run,
+        "organisations": organisations.run,
     }
 
 
@@ -34,8 +35,9 @@ def main(names: list[str]) -> int:
         return 2
     results: list[Result] = []
     for name in chosen:
-        size = "rows from WELLSTREAM_BENCH_GATEWAY_ROWS" if name == "gateway" else "records"
-        count = "" if name == "gateway" else f"{RECORDS:,} "
+        sized = {"gateway", "organisations"}
+        size = f"rows from WELLSTREAM_BENCH_{name.upper()}_ROWS" if name in sized else "records"
+        count = "" if name in sized else f"{RECORDS:,} "
         print(f"== {name}: {count}{size}, {RUNS} runs", flush=True)
         found = benchmarks[name](RECORDS, RUNS)
         for result in found:

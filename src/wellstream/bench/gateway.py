@@ -167,6 +167,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
     from gateway.queries import EARLIEST, LATEST
 
     query = sql.series("well", "month", after=False)
+    reader = sql.Viewer("default").params()  # the rows are the default organisation's
     stream: Iterator[str] = iter(codes)
     done = 0
     started = time.perf_counter()
@@ -176,7 +177,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
         nonlocal done
         ch = pool[index % len(pool)]
         while time.perf_counter() < until and (code := next(stream, None)) is not None:
-            params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501}
+            params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501, **reader}
             rows = await ch.rows(query, params)
             done += bool(rows)
 
@@ -184,7 +185,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def _loaded(url: str, rows: int) -> ClickHouse:
+async def loaded(url: str, rows: int) -> ClickHouse:
     """The engine at ``url``, migrated, loaded with ``rows`` rows, merges settled."""
     from writer.schema import migrate
 
@@ -200,7 +201,7 @@ async def _loaded(url: str, rows: int) -> ClickHouse:
 
 async def _measure(rows: int, runs: int) -> list[Result]:
     url = os.environ["WELLSTREAM_CLICKHOUSE_URL"]
-    ch = await _loaded(url, rows)
+    ch = await loaded(url, rows)
     codes = [f"BW-{w}" for w in range(wells_for(rows))]
     hot, cold = codes[:HOT_WELLS], codes[HOT_WELLS:]
     share = max(1, len(cold) // (2 * runs))

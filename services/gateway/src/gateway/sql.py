@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 from gateway.periods import Granularity
 
 Scope = Literal["well", "field"]
-Table = Literal["production", "dead_letters"]
+Table = Literal["production", "production_history", "dead_letters"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,7 @@ RULES: Final[dict[Table, str]] = {
         {GRANTED})""",
     "dead_letters": "{platform:Bool} OR organisation = {viewer:String}",
 }
+RULES["production_history"] = RULES["production"]  # every version, as the current one
 
 
 def visible(table: Table) -> str:
@@ -219,3 +220,30 @@ SHARE_DELETE = "DELETE FROM shares WHERE owner = {owner:String} AND id = {id:Str
 def shares(*, one: bool) -> str:
     """An owner's shares, or the one of ``id``."""
     return SHARES.format(where="AND id = {id:String}" if one else "")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _name(text: str) -> str:
+    return "`" + text.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def row_policies(organisation: str | None, role: str) -> list[str]:
+    """The ``RULES`` as ClickHouse row policies of ``role`` (a role or user a server
+    gives an organisation's direct readers), one per data table: the same rule with the
+    reader written in; ``organisation`` None renders the platform's (every row)."""
+    reader = "platform" if organisation is None else f"org_{organisation}"
+    bound = {"{platform:Bool}": "false", "{viewer:String}": _literal(organisation or "")}
+    statements = []
+    for table, rule in RULES.items():
+        using = "true" if organisation is None else rule
+        for parameter, value in bound.items():
+            using = using.replace(parameter, value)
+        name = _name(f"wellstream_{reader}_{table}")
+        statements.append(
+            f"CREATE ROW POLICY IF NOT EXISTS {name} ON {table} FOR SELECT USING {using}"
+            f" AS permissive TO {_name(role)}"
+        )
+    return statements
