@@ -37,6 +37,8 @@ class Row:
     data_source: str = "test"
     well_name: str | None = None
     field_name: str | None = None
+    operator: str | None = None
+    basin: str | None = None
     organisation: str = "default"
 
     def __post_init__(self) -> None:

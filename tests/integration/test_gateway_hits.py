@@ -13,7 +13,7 @@ from gateway import routes
 from gateway.cache import entry_key, pack
 from gateway.deps import Clients
 from gateway.hits import CachedSeries
-from gateway.sql import Viewer
+from gateway.visibility import Viewer
 from runtime import generations
 from runtime import redis as redis_client
 from runtime.auth import KeyRing
@@ -104,7 +104,7 @@ async def store(
     (canonical) and of the viewer's shares."""
     assert clients.redis is not None
     generation = int(await clients.redis.get(generations.key(kind, code)) or 0)
-    shares = int(await clients.redis.get(generations.key("shares", viewer.tag)) or 0)
+    shares = (await clients.redis.get(generations.shares_key(viewer.tag)) or b"-").decode()
     template = routes.PREFIX + (routes.WELL_SERIES if kind == "well" else routes.FIELD_SERIES).path
     matched = next(r for r in ROUTER.routes if getattr(r, "path", None) == template)
     key = entry_key(kind, code, Request({**request, "route": matched}), viewer)

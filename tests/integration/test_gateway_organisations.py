@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts.identifiers import canonical_code
 from gateway import known
 from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import (
@@ -26,6 +27,9 @@ from tests.integration.gateway_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+MONTHS = [f"2024-0{m}" for m in range(1, 9)]  # enough to fit a decline from February
 
 
 def key(org: str, scope: str) -> str:
@@ -51,7 +55,7 @@ def auth(org: str, scope: str = "admin") -> dict[str, str]:
 @dataclass(frozen=True)
 class World:
     """``acme`` and ``globex`` both report well ``well`` in field ``field``, 100 and 7 bbl
-    a month over three months; ``initech`` nothing. Names are the test's own."""
+    a month over eight months; ``initech`` nothing. Names are the test's own."""
 
     acme: str
     globex: str
@@ -71,18 +75,12 @@ async def world(clickhouse: ClickHouse, unique: str) -> World:
         f"acme{unique}",
         f"globex{unique}",
         f"initech{unique}",
-        f"OW{unique.upper()}",
-        f"OF{unique.upper()}",
+        canonical_code(f"OW{unique}"),
+        canonical_code(f"OF{unique}"),
         f"dl-{unique}",
     )
-    rows = [
-        Row(w.well, f"2024-0{m}", field_code=w.field, oil_bbl=100.0, organisation=w.acme)
-        for m in (1, 2, 3)
-    ]
-    rows += [
-        Row(w.well, f"2024-0{m}", field_code=w.field, oil_bbl=7.0, organisation=w.globex)
-        for m in (1, 2, 3)
-    ]
+    rows = [Row(w.well, m, field_code=w.field, oil_bbl=100.0, organisation=w.acme) for m in MONTHS]
+    rows += [Row(w.well, m, field_code=w.field, oil_bbl=7.0, organisation=w.globex) for m in MONTHS]
     await insert(clickhouse, rows)
     await add_dead_letter(
         clickhouse, w.letter, f'{{"well_code": "{w.well}"}}', "unknown_unit", w.acme
@@ -128,6 +126,21 @@ def replayed(response: httpx.Response) -> Any:
     return response.json()["replayed"]
 
 
+def declined(response: httpx.Response) -> Any:
+    if response.status_code != 200:
+        return response.status_code, response.json()["message"]
+    return response.json()["cumulative_to_date"]
+
+
+def curve(response: httpx.Response) -> Any:
+    body = response.json()
+    return (body["wells"], [(i["month"], i["mean"]) for i in body["items"]][:2])
+
+
+def ranked(response: httpx.Response) -> Any:
+    return {i["code"]: (i["volume"], i["share"]) for i in response.json()["items"]}
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How to call a route about ``World``, and what its answer shows."""
@@ -153,6 +166,17 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "GET", lambda w: f"/api/v1/fields/{w.field}", oil
     ),
     ("GET", "/api/v1/stats"): Recipe("GET", lambda w: "/api/v1/stats", counted),
+    ("GET", "/api/v1/wells/{well_code:path}/decline"): Recipe(
+        "GET", lambda w: f"/api/v1/wells/{w.well}/decline?model=exponential", declined
+    ),
+    ("GET", "/api/v1/type-curves"): Recipe(
+        "GET", lambda w: f"/api/v1/type-curves?field_code={w.field}&months=6", curve
+    ),
+    ("GET", "/api/v1/rankings"): Recipe(
+        "GET",
+        lambda w: "/api/v1/rankings?by=field&from=2024-01&to=2024-08&limit=1000",
+        ranked,
+    ),
     ("GET", "/api/v1/export"): Recipe(
         "GET", lambda w: f"/api/v1/export?well_code={w.well}", exported
     ),
@@ -209,7 +233,7 @@ async def test_no_route_shows_one_organisation_what_another_owns(
     for org in (*world.orgs, "ops"):
         seen[org] = [await shown(api, recipe, world, auth(org)) for recipe in data_routes]
     acme, globex, initech, ops = (seen[org] for org in (*world.orgs, "ops"))
-    months = ["2024-01", "2024-02", "2024-03"]
+    months = MONTHS
     by_route = dict(
         zip(
             [r.url(world).split("?")[0] for r in data_routes],
@@ -224,7 +248,19 @@ async def test_no_route_shows_one_organisation_what_another_owns(
         None,
         [(m, 107.0) for m in months],  # the platform sums both owners' records
     )
-    assert by_route[f"/api/v1/fields/{world.field}"] == (300.0, 21.0, None, 321.0)
+    assert by_route[f"/api/v1/fields/{world.field}"] == (800.0, 56.0, None, 856.0)
+    declines = by_route[f"/api/v1/wells/{world.well}/decline"]
+    assert (declines[0], declines[1], declines[2][0], declines[3]) == (800.0, 56.0, 404, 856.0)
+    curves = by_route["/api/v1/type-curves"]
+    assert curves == (
+        (1, [(1, 100.0), (2, 100.0)]),
+        (1, [(1, 7.0), (2, 7.0)]),
+        (0, []),
+        (1, [(1, 107.0), (2, 107.0)]),
+    )
+    ranks = by_route["/api/v1/rankings"]
+    assert ranks[:3] == ({world.field: (800.0, 1.0)}, {world.field: (56.0, 1.0)}, {})
+    assert ranks[3][world.field][0] == 856.0  # the platform ranks every owner's
     assert by_route["/api/v1/wells"] == ([world.well], [world.well], [], [world.well])
     assert by_route["/api/v1/export"][2] == []
     assert by_route["/api/v1/export"][0] == [(m, 100.0) for m in months]
@@ -232,7 +268,7 @@ async def test_no_route_shows_one_organisation_what_another_owns(
     assert world.letter in by_route["/api/v1/dead-letters"][0]
     assert world.letter not in by_route["/api/v1/dead-letters"][1]
     assert by_route["/api/v1/dead-letters"][2] == []
-    assert by_route["/api/v1/stats"][:3] == ((3, 1, 1, 1), (3, 1, 1, 0), (0, 0, 0, 0))
+    assert by_route["/api/v1/stats"][:3] == ((8, 1, 1, 1), (8, 1, 1, 0), (0, 0, 0, 0))
 
 
 async def read_as(api: httpx.AsyncClient, org: str, path: str) -> Any:
@@ -272,9 +308,7 @@ async def test_a_share_lets_a_partner_read_what_it_names_until_revoked(
         assert await read_as(api, world.initech, well_series) == [("2024-02", 100.0)]
     stats = (await api.get("/api/v1/stats", headers=auth(world.initech, "read"))).json()
     assert (stats["records"], stats["wells"], stats["fields"]) == (1, 1, 1)
-    assert await read_as(api, world.globex, series) == [
-        (m, 7.0) for m in ("2024-01", "2024-02", "2024-03")
-    ]
+    assert await read_as(api, world.globex, series) == [(m, 7.0) for m in MONTHS]
 
     listed_ = (await api.get("/api/v1/shares", headers=auth(world.acme))).json()["items"]
     assert [s["id"] for s in listed_] == [created["id"]]
@@ -297,7 +331,7 @@ async def test_a_well_shared_without_a_range_is_read_over_every_period(
         await api.post("/api/v1/shares", json=share, headers=auth(world.globex))
     ).status_code == 201
     assert await read_as(api, world.initech, f"/api/v1/wells/{world.well}/production") == [
-        (m, 7.0) for m in ("2024-01", "2024-02", "2024-03")
+        (m, 7.0) for m in MONTHS
     ]
 
 

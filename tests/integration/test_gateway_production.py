@@ -96,6 +96,13 @@ async def test_multi_field_split_sums_volumes_not_hours(
             "boe": 900.0,
             "water_cut": 0.25,
             "gor": None,
+            # 2024 has 366 days; its producing days are summed over the months
+            "oil_rate_cd": 900.0 / 366,
+            "oil_rate_pd": 900.0 / 61,
+            "gas_rate_cd": None,
+            "gas_rate_pd": None,
+            "water_rate_cd": 300.0 / 366,
+            "water_rate_pd": 300.0 / 61,
         }
     ]
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gateway.periods import Granularity
 from gateway.queries import EARLIEST, LATEST, Queries, SeriesQuery
-from gateway.sql import Viewer
+from gateway.visibility import Viewer
 from runtime.clickhouse import ClickHouse, connect
 from tests.conftest import Infra
 from tests.integration.gateway_support import Row, insert

@@ -15,13 +15,14 @@ RUNS = int(os.environ.get("WELLSTREAM_BENCH_RUNS", "3"))
 
 
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import gateway, organisations, pipeline, stages, writer
+    from wellstream.bench import analytics, gateway, organisations, pipeline, stages, writer
 
     return {
         "pipeline": pipeline.run,
         "validator": stages.validator,
         "writer": writer.writer,
         "gateway": gateway.run,
+        "analytics": analytics.run,
         "organisations": organisations.run,
     }
 
@@ -35,8 +36,8 @@ def main(names: list[str]) -> int:
         return 2
     results: list[Result] = []
     for name in chosen:
-        sized = {"gateway", "organisations"}
-        size = f"rows from WELLSTREAM_BENCH_{name.upper()}_ROWS" if name in sized else "records"
+        sized = {"gateway": "GATEWAY", "analytics": "GATEWAY", "organisations": "ORGANISATIONS"}
+        size = f"rows from WELLSTREAM_BENCH_{sized[name]}_ROWS" if name in sized else "records"
         count = "" if name in sized else f"{RECORDS:,} "
         print(f"== {name}: {count}{size}, {RUNS} runs", flush=True)
         found = benchmarks[name](RECORDS, RUNS)

@@ -165,9 +165,11 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
     the same number of clients as the gateway's pool."""
     from gateway import sql
     from gateway.queries import EARLIEST, LATEST
+    from gateway.visibility import Viewer, narrowed
 
-    query = sql.series("well", "month", after=False)
-    reader = sql.Viewer("default").params()  # the rows are the default organisation's
+    # the rows are the default organisation's, read as the gateway reads them
+    reader = Viewer("default")
+    query, bound = narrowed(sql.series("well", "month", after=False), reader), reader.params()
     stream: Iterator[str] = iter(codes)
     done = 0
     started = time.perf_counter()
@@ -177,7 +179,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
         nonlocal done
         ch = pool[index % len(pool)]
         while time.perf_counter() < until and (code := next(stream, None)) is not None:
-            params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501, **reader}
+            params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501, **bound}
             rows = await ch.rows(query, params)
             done += bool(rows)
 

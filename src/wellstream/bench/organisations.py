@@ -1,18 +1,18 @@
-"""What the visibility filter costs (issue #19: under 10 %): a well's monthly series
-read through ``gateway.sql.visible`` against the same query on the bare table, on the
-gateway's rows (``bench.gateway``'s load, ``WELLSTREAM_BENCH_ORGANISATIONS_ROWS``,
-default 2,000,000).
+"""What the visibility filter costs (issue #19: under 10 %): a well's monthly series and
+a type curve read as the gateway reads them (``visibility.visible``, narrowed to the
+reader) against the same queries on the bare table, on the gateway benchmark's rows
+(``WELLSTREAM_BENCH_ORGANISATIONS_ROWS``, default 2,000,000).
 
-Two readers: the owner of the rows, and a partner reading them through a share among
-``SHARES`` granted to it (the filter's slow path: each row is held to the shares). The
-queries run one at a time, filtered and bare in turns, so both see the same machine.
+Two readers: the owner of the rows, and a partner reading them through ``SHARES`` shares
+of wells granted to it (its rows are held to the shares). The queries run one at a time,
+filtered and bare in turns, so both see the same machine.
 """
 
 import asyncio
 import os
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from runtime.clickhouse import ClickHouse
@@ -21,7 +21,8 @@ from wellstream.bench.environment import environment
 from wellstream.bench.report import Result
 
 ROWS = int(os.environ.get("WELLSTREAM_BENCH_ORGANISATIONS_ROWS", "2000000"))
-WELLS_PER_RUN = 200
+SERIES_PER_RUN = 200
+CURVES_PER_RUN = 10
 SHARES = 50
 PARTNER = "bench-partner"
 
@@ -34,62 +35,85 @@ def run(records: int, runs: int) -> list[Result]:
 
 def bare(query: str) -> str:
     """``query`` reading the table itself: the floor the filter is held to."""
-    from gateway import sql
+    from gateway.visibility import visible
 
-    return query.replace(sql.visible("production"), "production")
+    return query.replace(visible("production"), "FROM production WHERE (1)")
 
 
 async def grant(ch: ClickHouse, wells: list[str]) -> None:
-    """``SHARES`` shares of the default organisation's wells to ``PARTNER``."""
-    from gateway import sql
+    """``SHARES`` shares of the default organisation's wells to ``PARTNER``, the first
+    half whole, the others from 2000 on."""
+    from gateway.visibility import FIRST, LAST, SHARE_INSERT
 
-    for code in wells[:SHARES]:
+    for n, code in enumerate(wells[:SHARES]):
+        first = FIRST if n < SHARES // 2 else datetime(2000, 1, 1).date()
         params: dict[str, Any] = {
             "id": uuid.uuid4().hex, "owner": "default", "partner": PARTNER, "kind": "well",
-            "code": code, "first_period": date(1900, 1, 1), "last_period": date(2299, 12, 31),
+            "code": code, "first_period": first, "last_period": LAST,
             "created_at": datetime.now(UTC),
         }  # fmt: skip
-        await ch.command(sql.SHARE_INSERT, params)
+        await ch.command(SHARE_INSERT, params)
 
 
-async def timed(ch: ClickHouse, query: str, codes: list[str], reader: dict[str, Any]) -> float:
-    """Queries per second of ``query`` over ``codes``, one at a time."""
-    from gateway.queries import EARLIEST, LATEST
-
+async def timed(ch: ClickHouse, queries: list[tuple[str, dict[str, Any]]]) -> float:
+    """Queries per second over ``queries``, one at a time."""
     started = time.perf_counter()
-    for code in codes:
-        params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501, **reader}
-        rows = await ch.rows(query, params)
-        assert rows, code
-    return len(codes) / (time.perf_counter() - started)
+    for query, params in queries:
+        await ch.rows(query, params)
+    return len(queries) / (time.perf_counter() - started)
+
+
+async def readers(ch: ClickHouse) -> dict[str, Any]:
+    """The owner, and the partner with its shares, as ``deps.Clients.granted`` reads them."""
+    from gateway.visibility import GRANTS, Viewer
+
+    grants = tuple(tuple(row) for row in await ch.rows(GRANTS, {"viewer": PARTNER}))
+    return {"owner": Viewer("default"), "partner": Viewer(PARTNER, grants=grants)}
+
+
+def workload(
+    viewer: Any, codes: list[str], run_no: int
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """This run's series reads and type curves for ``viewer``, as the gateway sends them."""
+    from gateway import sql
+    from gateway.queries import EARLIEST, LATEST
+    from gateway.visibility import narrowed
+
+    series = narrowed(sql.series("well", "month", after=False), viewer)
+    curve = narrowed(
+        sql.type_curve("oil", sql.selection(field=True, operator=False, basin=False, wells=False)),
+        viewer,
+    )
+    common = {"start": EARLIEST, "end": LATEST, **viewer.params()}
+    wells = [codes[(run_no * SERIES_PER_RUN + i) % len(codes)] for i in range(SERIES_PER_RUN)]
+    fields = [f"BF-{(run_no * CURVES_PER_RUN + i) % gateway.FIELDS}" for i in range(CURVES_PER_RUN)]
+    return {
+        "well series": [(series, {"code": w, "limit": 501, **common}) for w in wells],
+        "type curve": [(curve, {"field": f, "months": 60, **common}) for f in fields],
+    }
 
 
 async def _measure(rows: int, runs: int) -> list[Result]:
-    from gateway import sql
-
     ch = await gateway.loaded(os.environ["WELLSTREAM_CLICKHOUSE_URL"], rows)
     codes = [f"BW-{w}" for w in range(gateway.wells_for(rows))]
     await grant(ch, codes)
-    query = sql.series("well", "month", after=False)
-    readers = {
-        "owner": (sql.Viewer("default").params(), codes),
-        "partner": (sql.Viewer(PARTNER).params(), codes[:SHARES]),
-    }
-    figures: dict[str, tuple[list[float], list[float]]] = {r: ([], []) for r in readers}
-    await timed(ch, query, codes[:20], readers["owner"][0])  # warm the caches
+    figures: dict[str, tuple[list[float], list[float]]] = {}
     for run_no in range(runs):
-        for name, (reader, pool) in readers.items():
-            sample = [pool[(run_no * WELLS_PER_RUN + i) % len(pool)] for i in range(WELLS_PER_RUN)]
-            figures[name][0].append(await timed(ch, query, sample, reader))
-            figures[name][1].append(await timed(ch, bare(query), sample, reader))
-            print(
-                f"   run {run_no + 1} {name}: filtered {figures[name][0][-1]:,.0f}/s, "
-                f"bare {figures[name][1][-1]:,.0f}/s",
-                flush=True,
-            )
+        for name, viewer in (await readers(ch)).items():
+            own = codes if name == "owner" else codes[:SHARES]
+            for read, queries in workload(viewer, own, run_no).items():
+                filtered, floor = figures.setdefault(f"{read}, {name}", ([], []))
+                filtered.append(await timed(ch, queries))
+                floor.append(await timed(ch, [(bare(q), p) for q, p in queries]))
+                print(
+                    f"   run {run_no + 1} {read}, {name}: filtered {filtered[-1]:,.1f}/s,"
+                    f" bare {floor[-1]:,.1f}/s",
+                    flush=True,
+                )
     ch.close()
-    name = "well series through the filter, {}"
     return [
-        Result(name.format(reader), "queries/s", filtered, "bare table", floor, target=1 / 1.1)
-        for reader, (filtered, floor) in figures.items()
+        Result(
+            f"{read} through the filter", "queries/s", filtered, "bare table", floor, target=1 / 1.1
+        )
+        for read, (filtered, floor) in figures.items()
     ]

@@ -5,8 +5,9 @@ only once its insert is durable), through the validator and the writer as deploy
 of its own (``wellstream.bench.bare``) on the same broker and engine, measured the same
 way. The clock starts once the stage processes are ready and the raw topic is loaded.
 
-Then freshness: records offered at ``WELLSTREAM_BENCH_FRESHNESS_RATE`` per second (10,000)
-for ``WELLSTREAM_BENCH_FRESHNESS_SECONDS`` (20), in small paced batches, each carrying its
+Then freshness, at each rate of ``WELLSTREAM_BENCH_FRESHNESS_RATE`` (records/s,
+comma-separated: 10,000 and 2,500): records offered for
+``WELLSTREAM_BENCH_FRESHNESS_SECONDS`` (20) in small paced batches, each carrying its
 send time as its Kafka time, which the validator keeps as ``ingested_at``; the p50 and
 p99 of ``inserted_at - ingested_at`` over the rows, read once the writer stopped.
 
@@ -30,9 +31,11 @@ from wellstream.bench.environment import environment, fresh_topics, preload, pro
 from wellstream.bench.processes import Commits, Stage, bare, running, service
 from wellstream.bench.report import Latency, Result
 
-RATE = int(os.environ.get("WELLSTREAM_BENCH_FRESHNESS_RATE", "10000"))
+RATES = tuple(
+    int(rate) for rate in os.environ.get("WELLSTREAM_BENCH_FRESHNESS_RATE", "10000,2500").split(",")
+)
 SECONDS = float(os.environ.get("WELLSTREAM_BENCH_FRESHNESS_SECONDS", "20"))
-_TICK = 0.01  # the paced producer sends RATE * _TICK records every _TICK seconds
+_TICK = 0.01  # the paced producer sends rate * _TICK records every _TICK seconds
 
 
 def run(records: int, runs: int) -> list[Result]:
@@ -49,17 +52,7 @@ async def _measure(records: int, runs: int) -> list[Result]:
         floor.append(await _throughput("floor", f"floor-{run_no}", payloads, source))
         pipeline.append(await _throughput("pipeline", f"pipeline-{run_no}", payloads, source))
         print(f"   run {run_no + 1}: pipeline {pipeline[-1]:,.0f}/s, floor {floor[-1]:,.0f}/s")
-    offered, p50, p99 = [], [], []
-    for run_no in range(runs):
-        rate, found = await _freshness(f"fresh-{run_no}", f"fresh-{run_no}-{time.time_ns()}")
-        offered.append(rate)
-        p50.append(found["p50_ms"])
-        p99.append(found["p99_ms"])
-        print(
-            f"   freshness {run_no + 1}: {rate:,.0f}/s offered, p50 {p50[-1]:.0f} ms,"
-            f" p99 {p99[-1]:.0f} ms"
-        )
-    return [
+    results: list[Result] = [
         Result(
             "pipeline raw->committed",
             "records/s",
@@ -67,16 +60,32 @@ async def _measure(records: int, runs: int) -> list[Result]:
             "bare pipeline in processes",
             floor,
             target=0.8,
-        ),
-        Latency(
-            "pipeline freshness, offered",
-            "records/s",
-            offered,
-            p50_ms=tuple(p50),
-            p99_ms=tuple(p99),
-            p99_target_ms=2000,
-        ),
+        )
     ]
+    results.extend([await _freshness_runs(rate, runs) for rate in RATES])
+    return results
+
+
+async def _freshness_runs(rate: int, runs: int) -> Latency:
+    offered, p50, p99 = [], [], []
+    for run_no in range(runs):
+        tag = f"fresh-{rate}-{run_no}"
+        achieved, found = await _freshness(rate, tag, f"{tag}-{time.time_ns()}")
+        offered.append(achieved)
+        p50.append(found["p50_ms"])
+        p99.append(found["p99_ms"])
+        print(
+            f"   freshness {run_no + 1} at {rate:,}/s: {achieved:,.0f}/s offered,"
+            f" p50 {p50[-1]:.0f} ms, p99 {p99[-1]:.0f} ms"
+        )
+    return Latency(
+        f"pipeline freshness at {rate:,}/s asked, offered",
+        "records/s",
+        offered,
+        p50_ms=tuple(p50),
+        p99_ms=tuple(p99),
+        p99_target_ms=2000,
+    )
 
 
 def _stages(kind: str, env: dict[str, str]) -> list[Stage]:
@@ -121,20 +130,20 @@ async def _throughput(kind: str, tag: str, payloads: list[bytes], source: str) -
     return len(payloads) / elapsed
 
 
-async def _freshness(tag: str, source: str) -> tuple[float, dict[str, float]]:
+async def _freshness(rate: int, tag: str, source: str) -> tuple[float, dict[str, float]]:
     settings, raw = await _topics()
-    payloads = raw_records(int(RATE * SECONDS), seed=99, source=source)
+    payloads = raw_records(int(rate * SECONDS), seed=99, source=source)
     env = _env(tag)
     async with Commits(settings) as commits, running(_stages("pipeline", env), tag):
-        rate = await _offer(raw, payloads, _keys(payloads))
+        achieved = await _offer(raw, payloads, _keys(payloads), rate)
         await commits.wait()
-    return rate, _rows(env, source, len(payloads))
+    return achieved, _rows(env, source, len(payloads))
 
 
-async def _offer(topic: str, payloads: list[bytes], keys: list[bytes]) -> float:
-    """Send ``payloads`` at ``RATE`` per second, a small batch every ``_TICK``; the rate
+async def _offer(topic: str, payloads: list[bytes], keys: list[bytes], rate: int) -> float:
+    """Send ``payloads`` at ``rate`` per second, a small batch every ``_TICK``; the rate
     achieved."""
-    step = max(1, int(RATE * _TICK))
+    step = max(1, int(rate * _TICK))
     sender = producer()
     await sender.start()
     try:

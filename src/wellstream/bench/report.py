@@ -55,3 +55,17 @@ class Latency(Result):
             f"{statistics.median(self.p50_ms):.1f} ms | p99 {p99:.1f} ms "
             f"[{min(self.p99_ms):.1f}..{max(self.p99_ms):.1f}]{target}"
         )
+
+
+@dataclass(frozen=True)
+class Timing(Result):
+    """Milliseconds per call (``runs``: the median of each run), against a ceiling."""
+
+    floor_name: str = ""
+    floor_runs: list[float] = field(default_factory=list)
+    limit_ms: float = 0.0
+
+    def line(self) -> str:
+        spread = f"[{min(self.runs):.1f}..{max(self.runs):.1f}]"
+        target = f" (target < {self.limit_ms:g} ms)" if self.limit_ms else ""
+        return f"{self.name}: {self.median:.1f} ms {spread}{target}"

@@ -67,7 +67,14 @@ async def test_an_unknown_parameter_answers_400_naming_it(
 
 
 def test_a_series_declares_its_window_and_page() -> None:
-    assert declared(series_route()) == {"from", "to", "granularity", "limit", "cursor"}
+    assert declared(series_route()) == {
+        "from",
+        "to",
+        "granularity",
+        "cumulative",
+        "limit",
+        "cursor",
+    }
 
 
 @pytest.mark.parametrize(

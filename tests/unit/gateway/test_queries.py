@@ -47,6 +47,10 @@ def test_point_derives_ratios_from_sums() -> None:
         pytest.param((date(2024, 1, 1), "year", None, None, None, None, None), id="all-null"),
         pytest.param((date(2024, 2, 29), "day", 1.0, 0.0, 5.5, 0.0, 2.25), id="zero-oil"),
         pytest.param((date(2024, 1, 1), "month", 1e-9, 1e300, 3.3, None, 7.0), id="extremes"),
+        pytest.param(
+            (date(2024, 1, 1), "month", 31.0, 3.0, 6.0, None, None, 10.0, 20.0, None),
+            id="cumulative",
+        ),
     ],
 )
 def test_series_page_serializes_as_the_production_series_model(row: tuple[Any, ...]) -> None:
@@ -54,4 +58,19 @@ def test_series_page_serializes_as_the_production_series_model(row: tuple[Any, .
     model = ProductionSeries(
         granularity="month", items=[queries.point(row[0], row[1], row[2:])], next_cursor="abc"
     )
-    assert page.json() == model.model_dump_json().encode()
+    # the running totals are there only when asked for
+    unasked = {"items": {"__all__": set(queries.CUMULATIVE_KEYS)}} if len(row) == 7 else None
+    assert page.json() == model.model_dump_json(exclude=unasked).encode()
+
+
+def test_rates_per_calendar_and_producing_day() -> None:
+    item = queries.point_item((date(2024, 2, 1), "month", 20.0, 290.0, None, -29.0, None))
+    assert item["oil_rate_cd"] == 10.0  # 29 days in February 2024
+    assert item["oil_rate_pd"] == 14.5
+    assert item["gas_rate_cd"] is None
+    assert item["gas_rate_pd"] is None
+    assert item["water_rate_cd"] == -1.0
+    year = queries.point_item((date(2023, 1, 1), "year", 0.0, 365.0, 730.0, None, None))
+    assert (year["oil_rate_cd"], year["gas_rate_cd"]) == (1.0, 2.0)
+    assert year["oil_rate_pd"] is None  # no producing days
+    assert "cum_oil_bbl" not in year

@@ -6,14 +6,13 @@ counters with :func:`current` and puts them in its cache keys. A counter only gr
 so a cache entry keyed on an old generation is simply never read again (and expires).
 """
 
+import uuid
 from collections.abc import Iterable
 from typing import Literal
 
 from redis.asyncio import Redis
 
-Kind = Literal["well", "field", "all", "shares"]
-"""What a generation counts: new data of a well, a field, anywhere; or the shares
-granted to a reader (``shares`` of an organisation), bumped when one is made or revoked."""
+Kind = Literal["well", "field", "all"]
 
 PREFIX = "wellstream:gen"
 
@@ -32,9 +31,16 @@ async def bump(redis: Redis, *, wells: Iterable[str] = (), fields: Iterable[str]
         await pipe.execute()
 
 
+def shares_key(reader: str) -> str:
+    """The generation of the shares granted to ``reader``."""
+    return f"{PREFIX}:shares:{reader}"
+
+
 async def bump_shares(redis: Redis, reader: str) -> None:
-    """Mark the shares granted to ``reader`` (a ``gateway.sql.Viewer.tag``) changed."""
-    await redis.incr(key("shares", reader))
+    """Mark the shares granted to ``reader`` (a ``gateway.visibility.Viewer.tag``)
+    changed: a new random value, never one seen before (a counter would start again
+    after Redis restarts, and meet a value a reader still keeps)."""
+    await redis.set(shares_key(reader), uuid.uuid4().hex)
 
 
 async def current(redis: Redis, *names: str) -> list[int]:

@@ -11,13 +11,16 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Request, Response
+from pydantic import Field
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from runtime.errors import ApiError
+from runtime.settings import Scope, Settings
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +195,39 @@ def limit_requests(
         response.headers.update(decision.headers())
 
     return dependency
+
+
+RateLimitRequests = Annotated[
+    int,
+    Field(
+        ge=0,
+        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
+    ),
+]
+
+
+class RateLimitedSettings(Settings):
+    """A service limiting each API key to ``rate_limit_requests`` per
+    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis), and each
+    organisation's keys together to ``organisation_limit``."""
+
+    rate_limit_requests: RateLimitRequests = 600
+    rate_limit_organisation_requests: int = Field(
+        default=0,
+        ge=0,
+        description="Requests all the keys of one organisation may make together per "
+        "`rate_limit_period_seconds` (0: ten times `rate_limit_requests`).",
+    )
+    rate_limit_period_seconds: float = Field(
+        default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
+    )
+    rate_limit_fail_open: list[Scope] = Field(
+        default_factory=lambda: list[Scope](["read", "ingest"]),
+        description="Scopes whose routes let requests through, unlimited, while Redis "
+        "(which counts them) is down; routes of the other scopes (admin) answer 503.",
+    )
+
+    @property
+    def organisation_limit(self) -> int:
+        """What an organisation's keys may make together per period."""
+        return self.rate_limit_organisation_requests or 10 * self.rate_limit_requests

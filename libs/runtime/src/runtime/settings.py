@@ -46,13 +46,6 @@ Port = Annotated[int, Field(ge=1, le=65535, description="HTTP port of the servic
 BatchRecords = Annotated[
     int, Field(ge=1, description="Most records a consumer takes from Kafka in one batch.")
 ]
-RateLimitRequests = Annotated[
-    int,
-    Field(
-        ge=0,
-        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
-    ),
-]
 
 
 def renamed(name: str, *old: str) -> AliasChoices:
@@ -246,33 +239,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         files = FileSecretsSource(settings_cls)
         return init_settings, EnvSource(settings_cls), files, dotenv_settings
-
-
-class RateLimitedSettings(Settings):
-    """A service limiting each API key to ``rate_limit_requests`` per
-    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis), and each
-    organisation's keys together to ``organisation_limit``."""
-
-    rate_limit_requests: RateLimitRequests = 600
-    rate_limit_organisation_requests: int = Field(
-        default=0,
-        ge=0,
-        description="Requests all the keys of one organisation may make together per "
-        "`rate_limit_period_seconds` (0: ten times `rate_limit_requests`).",
-    )
-    rate_limit_period_seconds: float = Field(
-        default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
-    )
-    rate_limit_fail_open: list[Scope] = Field(
-        default_factory=lambda: list[Scope](["read", "ingest"]),
-        description="Scopes whose routes let requests through, unlimited, while Redis "
-        "(which counts them) is down; routes of the other scopes (admin) answer 503.",
-    )
-
-    @property
-    def organisation_limit(self) -> int:
-        """What an organisation's keys may make together per period."""
-        return self.rate_limit_organisation_requests or 10 * self.rate_limit_requests
 
 
 class ConsumerSettings(Settings):

@@ -3,7 +3,7 @@ shares generation of their reader, and ETags so a client holding the current bod
 304 without it.
 
 An entry is the answer for what one caller may see: its key holds the caller's
-visibility (``sql.Viewer.tag``: an organisation, or the platform), so callers of two
+visibility (``visibility.Viewer.tag``: an organisation, or the platform), so callers of two
 organisations never share an entry. It holds the generations current when it was stored
 (its stamp), its ETag and its body; when new data lands the writer bumps the data
 generation, when a share granted to an organisation is made or revoked the gateway bumps
@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 
 from gateway.known import query_key
 from gateway.metrics import CACHE
-from gateway.sql import Viewer
+from gateway.visibility import Viewer
 from runtime import generations
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def queue_lookup(
     ``viewer``. Returns the entry's key."""
     key = entry_key(kind, code, request, viewer)
     pipe.get(generations.key(kind, code))
-    pipe.get(generations.key("shares", viewer.tag))
+    pipe.get(generations.shares_key(viewer.tag))
     pipe.get(key)
     return key
 
@@ -107,7 +107,7 @@ def current(
 ) -> tuple[Stamp, Entry | None]:
     """The stamp the replies of ``queue_lookup`` name, and the entry when it was stored
     at that stamp."""
-    stamp = f"{int(generation or 0)}.{int(shares or 0)}"
+    stamp = f"{int(generation or 0)}.{(shares or b'-').decode('ascii', 'replace')}"
     return stamp, unpack(stored, stamp)
 
 

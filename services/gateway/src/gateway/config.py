@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from runtime.settings import RateLimitedSettings, RateLimitRequests
+from runtime.ratelimit import RateLimitedSettings, RateLimitRequests
 
 
 class GatewaySettings(RateLimitedSettings):

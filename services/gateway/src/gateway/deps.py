@@ -1,15 +1,17 @@
 """Clients the lifespan builds and the routes use."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.cache import Cache
 from gateway.queries import Queries
-from gateway.sql import Viewer
+from gateway.visibility import GRANTS, Grant, Viewer
+from runtime import generations
 from runtime.auth import Principal, principal_of
 from runtime.clickhouse import ClickHouse
 from runtime.errors import RETRY_AFTER, ApiError
@@ -38,6 +40,8 @@ class Clients:
     rate_limit: tuple[int, float, int] = (0, 60.0, 0)
     _limiter: RateLimiter | None = field(default=None, init=False)
     _turn: int = field(default=0, init=False)
+    #: Each reader's shares and the generation they were read at (``granted``).
+    _grants: dict[str, tuple[bytes, tuple[Grant, ...]]] = field(default_factory=dict, init=False)
 
     def _ch(self) -> ClickHouse:
         if not self.pool:
@@ -59,7 +63,33 @@ class Clients:
         viewer = viewer_of(request)
         self._ch()  # the same 503 before the lifespan fills the pool
         self._turn = (self._turn + 1) % len(self.pool)
-        return Queries(self.pool[self._turn], viewer)
+        return Queries(self.pool[self._turn], viewer, self.granted)
+
+    async def granted(self, viewer: Viewer) -> Viewer:
+        """``viewer`` with the shares granted to it. Kept per reader while its shares
+        generation in Redis stays (``gateway.shares`` changes it around every change, so
+        every replica sees a change at once); read from ClickHouse when it moved, and on
+        every read without Redis."""
+        if viewer.platform:
+            return viewer
+        generation = await self._shares_generation(viewer)
+        known = self._grants.get(viewer.tag)
+        if generation is not None and known is not None and known[0] == generation:
+            return replace(viewer, grants=known[1])
+        rows = await self._ch().rows(GRANTS, {"viewer": viewer.organisation})
+        grants = tuple((owner, kind, code, first, last) for owner, kind, code, first, last in rows)
+        if generation is not None:
+            self._grants[viewer.tag] = (generation, grants)
+        return replace(viewer, grants=grants)
+
+    async def _shares_generation(self, viewer: Viewer) -> bytes | None:
+        if self.redis is None:
+            return None
+        try:
+            found = await self.redis.get(generations.shares_key(viewer.tag))
+        except (RedisError, OSError):
+            return None
+        return found.encode() if isinstance(found, str) else found or b"-"
 
     def cache(self) -> Cache | None:
         if self.redis is None or self.cache_ttl <= 0:

@@ -46,7 +46,22 @@ class _Period(BaseModel):
 
 
 # pydantic collects fields from the last base up: the period comes first, then the sums
-class ProductionPoint(Totals, _Period):
+class Rates(BaseModel):
+    """Calendar-day rates (volume over the period's days) and producing-day rates (over
+    its days on production; null when 0 or unknown): bbl/d, gas Mcf/d."""
+
+    oil_rate_cd: float | None
+    oil_rate_pd: float | None
+    gas_rate_cd: float | None
+    gas_rate_pd: float | None
+    water_rate_cd: float | None
+    water_rate_pd: float | None
+    cum_oil_bbl: float | None = Field(None, description="With `cumulative=true`: running total")
+    cum_gas_mcf: float | None = Field(None, description="With `cumulative=true`: running total")
+    cum_water_bbl: float | None = Field(None, description="With `cumulative=true`: running total")
+
+
+class ProductionPoint(Rates, Totals, _Period):
     """Sums over one period; ratios computed from those sums. Null means not measured."""
 
     model_config = ConfigDict(
@@ -61,6 +76,15 @@ class ProductionPoint(Totals, _Period):
                 "boe": 29265.4,
                 "water_cut": 0.1143,
                 "gor": 1261.9,
+                "oil_rate_cd": 780.0,
+                "oil_rate_pd": 819.7,
+                "gas_rate_cd": 984.3,
+                "gas_rate_pd": 1034.3,
+                "water_rate_cd": 100.6,
+                "water_rate_pd": 105.8,
+                "cum_oil_bbl": 1250400.0,
+                "cum_gas_mcf": 1580220.5,
+                "cum_water_bbl": 98410.0,
             }
         }
     )

@@ -83,6 +83,9 @@ class Window:
     start: From = None
     end: To = None
     granularity: Granularity = "month"
+    cumulative: Annotated[
+        bool, Query(description="Add running totals from the first period held")
+    ] = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,3 +31,12 @@ def label(start: date, unit: str) -> str:
     if unit == "month":
         return f"{start.year:04d}-{start.month:02d}"
     return start.isoformat()
+
+
+def days(start: date, unit: str) -> int:
+    """The days of the period of ``unit`` starting on ``start`` (a year, a month, a day)."""
+    if unit == "year":
+        return 366 if calendar.isleap(start.year) else 365
+    if unit == "month":
+        return calendar.monthrange(start.year, start.month)[1]
+    return 1

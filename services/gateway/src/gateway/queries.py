@@ -1,6 +1,7 @@
 """Reads, SQL first: each method runs one parameterized query (``gateway.sql``) and
 returns a response model."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -24,7 +25,8 @@ from gateway.models import (
     WellSummary,
 )
 from gateway.periods import Granularity
-from gateway.sql import Scope, Viewer
+from gateway.sql import Scope
+from gateway.visibility import Viewer, narrowed
 from runtime.clickhouse import ClickHouse
 
 EARLIEST = date(1900, 1, 1)  # the range of ClickHouse's Date32
@@ -46,18 +48,30 @@ def totals(sums: tuple[Any, ...]) -> Totals:
     )
 
 
+def rates(start: date, unit: str, dop: Any, *volumes: Any) -> list[float | None]:
+    """Each volume's calendar-day and producing-day rate (``models.Rates``)."""
+    days = periods.days(start, unit)
+    found: list[float | None] = []
+    for v in volumes:
+        found.append(None if v is None else v / days)
+        found.append(None if v is None or not dop or dop <= 0 else v / dop)
+    return found
+
+
 def point(bucket: date, unit: str, sums: tuple[Any, ...]) -> ProductionPoint:
-    return ProductionPoint(period=periods.label(bucket, unit), **totals(sums).model_dump())
+    return ProductionPoint(**point_item((bucket, unit, *sums)))
 
 
-POINT_KEYS: Final = tuple(ProductionPoint.model_fields)
+CUMULATIVE_KEYS: Final = ("cum_oil_bbl", "cum_gas_mcf", "cum_water_bbl")
+POINT_KEYS: Final = tuple(k for k in ProductionPoint.model_fields if k not in CUMULATIVE_KEYS)
 
 
 def point_item(row: tuple[Any, ...]) -> dict[str, Any]:
     """One series row as the item ``ProductionPoint`` describes, built without a model:
-    a series has hundreds of points and this is the hot path of every uncached read."""
-    bucket, unit, dop, oil, gas, water, liquids = row
-    return dict(
+    a series has hundreds of points and this is the hot path of every uncached read.
+    A row of a cumulative series ends with its running totals."""
+    bucket, unit, dop, oil, gas, water, liquids, *cumulative = row
+    item = dict(
         zip(
             POINT_KEYS,
             (
@@ -68,10 +82,14 @@ def point_item(row: tuple[Any, ...]) -> dict[str, Any]:
                 water,
                 liquids,
                 *derived(oil, gas, water, liquids),
+                *rates(bucket, unit, dop, oil, gas, water),
             ),
             strict=True,
         )
     )
+    if cumulative:
+        item.update(zip(CUMULATIVE_KEYS, cumulative, strict=True))
+    return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,18 +153,29 @@ class SeriesQuery:
     granularity: Granularity
     limit: int
     after: tuple[date, str] | None = None
+    cumulative: bool = False
 
 
 class Queries:
-    """The reads of one caller: every query runs with the caller's visibility bound
-    (``sql.visible``'s parameters), and only through ``_rows``."""
+    """The reads of one reader: every query runs through ``rows``, with the reader's
+    visibility bound (``visibility.visible``), its shares read once (``granted``)."""
 
-    def __init__(self, ch: ClickHouse, viewer: Viewer) -> None:
+    def __init__(
+        self,
+        ch: ClickHouse,
+        viewer: Viewer,
+        granted: Callable[[Viewer], Awaitable[Viewer]] | None = None,
+    ) -> None:
         self._ch = ch
-        self._viewer = viewer.params()
+        self._viewer = viewer
+        self._granted = granted
 
-    async def _rows(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
-        return await self._ch.rows(query, {**(params or {}), **self._viewer})
+    async def rows(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """``query``'s rows as this reader sees them."""
+        if self._granted is not None:
+            self._viewer, self._granted = await self._granted(self._viewer), None
+        viewer = self._viewer
+        return await self._ch.rows(narrowed(query, viewer), {**(params or {}), **viewer.params()})
 
     async def series(self, q: SeriesQuery) -> SeriesPage:
         """One page of the series; ``next_cursor`` holds its last key when more follow."""
@@ -154,7 +183,11 @@ class Queries:
         params["limit"] = q.limit + 1
         if q.after is not None:
             params["after"], params["after_unit"] = q.after
-        rows = await self._rows(sql.series(q.scope, q.granularity, after=bool(q.after)), params)
+        query = sql.series(q.scope, q.granularity, after=bool(q.after))
+        if q.cumulative:  # every period counts in the totals; those from `start` are listed
+            params["start"], params["shown_from"] = EARLIEST, q.start
+            query = sql.series_cumulative(q.scope, q.granularity, after=bool(q.after))
+        rows = await self.rows(query, params)
         page = rows[: q.limit]
         more = len(rows) > q.limit
         token = cursor.encode([page[-1][0].isoformat(), page[-1][1]]) if more else None
@@ -162,12 +195,12 @@ class Queries:
 
     async def _summary(self, scope: Scope, code: str) -> tuple[ProductionPoint | None, Totals]:
         params = {"code": code, "start": EARLIEST, "end": LATEST}
-        (last, *sums, count), *_ = await self._rows(sql.summary(scope), params)
+        (last, *sums, count), *_ = await self.rows(sql.summary(scope), params)
         latest = point(last[0], last[1], tuple(last[2:])) if count else None
         return latest, totals(tuple(sums))
 
     async def exists(self, scope: Scope, code: str) -> bool:
-        (found,), *_ = await self._rows(sql.exists(scope), {"code": code})
+        (found,), *_ = await self.rows(sql.exists(scope), {"code": code})
         return bool(found)
 
     async def wells(
@@ -175,14 +208,14 @@ class Queries:
     ) -> WellPage:
         params: dict[str, Any] = {"limit": limit + 1, "after": after, "q": q, "field": field}
         query = sql.wells(one=False, after=after is not None, search=bool(q), field=bool(field))
-        rows = await self._rows(query, {k: v for k, v in params.items() if v is not None})
+        rows = await self.rows(query, {k: v for k, v in params.items() if v is not None})
         items = [well_summary(row) for row in rows[:limit]]
         token = cursor.encode([items[-1].well_code]) if len(rows) > limit else None
         return WellPage(items=items, next_cursor=token)
 
     async def well(self, well_code: str) -> WellDetail | None:
         query = sql.wells(one=True, after=False, search=False, field=False)
-        rows = await self._rows(query, {"code": well_code, "limit": 1})
+        rows = await self.rows(query, {"code": well_code, "limit": 1})
         if not rows:
             return None
         latest, cumulative = await self._summary("well", well_code)
@@ -190,7 +223,7 @@ class Queries:
         return WellDetail(**summary, latest=latest, cumulative=cumulative)
 
     async def field(self, field_code: str) -> FieldDetail | None:
-        (name, wells, first, last), *_ = await self._rows(sql.FIELD, {"code": field_code})
+        (name, wells, first, last), *_ = await self.rows(sql.FIELD, {"code": field_code})
         if not wells:
             return None
         latest, cumulative = await self._summary("field", field_code)
@@ -205,8 +238,8 @@ class Queries:
         )
 
     async def stats(self) -> Stats:
-        (records, wells, fields, first, last, ingest), *_ = await self._rows(sql.STATS)
-        (dead,), *_ = await self._rows(sql.DEAD_LETTERS_COUNT)
+        (records, wells, fields, first, last, ingest), *_ = await self.rows(sql.STATS)
+        (dead,), *_ = await self.rows(sql.DEAD_LETTERS_COUNT)
         return Stats(
             records=records,
             wells=wells,
@@ -231,7 +264,7 @@ class Queries:
         query = sql.dead_letters(
             ids=bool(ids), stage=bool(stage), code=bool(code), after=after is not None
         )
-        rows = await self._rows(query, {k: v for k, v in params.items() if v is not None})
+        rows = await self.rows(query, {k: v for k, v in params.items() if v is not None})
         items = [dead_letter(row) for row in rows[:limit]]
         token = None
         if len(rows) > limit:

@@ -13,6 +13,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
+from gateway import analytics
+from gateway.analytics import DeclineParams, RankingParams, TypeCurveParams
 from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
 from gateway.deps import AppClients, Clients, viewer_of
@@ -29,7 +31,7 @@ from gateway.params import (
     text_after,
 )
 from gateway.queries import Queries, SeriesQuery
-from gateway.sql import Scope
+from runtime import generations
 from runtime import settings as runtime_settings
 from runtime.errors import ApiError, error_responses
 
@@ -43,7 +45,7 @@ class Cached:
     """A route whose answers are cached under the generation of the ``kind`` code in its
     path; current hits of an ``early`` one are answered before routing (``gateway.hits``)."""
 
-    kind: Scope
+    kind: generations.Kind
     path: str
     early: bool = False
 
@@ -52,9 +54,13 @@ class Cached:
 # converter takes it, and each series route comes before its detail route (``ROUTES``),
 # whose pattern would take ".../production" as part of the code.
 WELL_SERIES: Final = Cached("well", "/wells/{well_code:path}/production", early=True)
+DECLINE: Final = Cached("well", "/wells/{well_code:path}/decline")
 WELL: Final = Cached("well", "/wells/{well_code:path}")
 FIELD_SERIES: Final = Cached("field", "/fields/{field_code:path}/production", early=True)
 FIELD: Final = Cached("field", "/fields/{field_code:path}")
+# Answers over many wells follow the store's generation, which any new data bumps.
+TYPE_CURVES: Final = Cached("all", "/type-curves")
+RANKINGS: Final = Cached("all", "/rankings")
 
 SeriesWindow = Annotated[Window, Depends()]
 
@@ -97,13 +103,19 @@ async def detail(
 async def series(
     request: Request, clients: Clients, at: Cached, code: str, window: Window, page: Page
 ) -> Response:
+    scope = at.kind
+    if scope == "all":
+        raise TypeError("a series is a well's or a field's")
+
     async def produce() -> bytes:
         first, last = bounds(window.start, window.end)
         after = series_after(page.cursor)
-        query = SeriesQuery(at.kind, code, first, last, window.granularity, page.limit, after)
+        query = SeriesQuery(
+            scope, code, first, last, window.granularity, page.limit, after, window.cumulative
+        )
         queries = clients.queries(request)
         result = await queries.series(query)
-        if not result.items and after is None and not await queries.exists(at.kind, code):
+        if not result.items and after is None and not await queries.exists(scope, code):
             raise unknown(at, code)
         return result.json()
 
@@ -152,6 +164,46 @@ async def get_field(request: Request, clients: AppClients, field_code: Code) -> 
     return await detail(request, clients, FIELD, field_code, Queries.field)
 
 
+async def well_decline(
+    request: Request,
+    clients: AppClients,
+    well_code: Code,
+    params: Annotated[DeclineParams, Depends()],
+) -> Response:
+    """An Arps decline curve fitted to the well's monthly rates, its EUR and forecast."""
+
+    async def produce() -> bytes:
+        found = await analytics.decline(clients.queries(request), well_code, params)
+        if found is None:
+            raise unknown(DECLINE, well_code)
+        return found
+
+    return await answer(request, clients, DECLINE, well_code, produce)
+
+
+async def type_curves(
+    request: Request, clients: AppClients, params: Annotated[TypeCurveParams, Depends()]
+) -> Response:
+    """Wells aligned at their first month with production of the stream: P10 (high
+    case), P50, P90 and mean of the monthly volumes, with the wells behind each month."""
+
+    async def produce() -> bytes:
+        return await analytics.type_curve(clients.queries(request), params)
+
+    return await answer(request, clients, TYPE_CURVES, "", produce)
+
+
+async def rankings(
+    request: Request, clients: AppClients, params: Annotated[RankingParams, Depends()]
+) -> Response:
+    """Top wells, fields or operators by volume over the period, with their share."""
+
+    async def produce() -> bytes:
+        return await analytics.ranking(clients.queries(request), params)
+
+    return await answer(request, clients, RANKINGS, "", produce)
+
+
 async def stats(request: Request, clients: AppClients) -> Response:
     return respond(request, jsonb(await clients.queries(request).stats()))
 
@@ -180,12 +232,18 @@ ROUTES: Final = (
           (304, 400, 401, 403, 422, 429, 503)),
     Route(WELL_SERIES, well_production, ProductionSeries, "A well's production series",
           "wells"),
+    Route(DECLINE, well_decline, analytics.DeclineAnswer,
+          "A well's decline curve: Arps fit, EUR and forecast", "analytics"),
     Route(WELL, get_well, WellDetail, "One well: latest production and cumulative totals",
           "wells"),
     Route(FIELD_SERIES, field_production, ProductionSeries,
           "A field's production series, summed over its wells", "fields"),
     Route(FIELD, get_field, FieldDetail,
           "One field: latest production and cumulative totals over its wells", "fields"),
+    Route(TYPE_CURVES, type_curves, analytics.TypeCurve,
+          "Type curve: P10/P50/P90 and mean per month since first production", "analytics"),
+    Route(RANKINGS, rankings, analytics.Ranking, "Top wells, fields or operators by volume",
+          "analytics"),
     Route("/stats", stats, Stats, "What the store holds", "stats",
           (304, 400, 401, 403, 422, 429, 503)),
 )  # fmt: skip

@@ -2,7 +2,7 @@
 a well or a field, optionally over a period range, until the share is deleted.
 
 Shares live in ClickHouse (``shares``), where every read's filter finds them
-(``sql.visible``): a share counts from the moment it is stored, and a deleted one no
+(``visibility.visible``): a share counts from the moment it is stored, and a deleted one no
 longer does for the next query. Cached answers are keyed by what their reader may see;
 the partner's shares generation is bumped before and after each change, so no answer
 cached before the change, or while it was made, is served after it
@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
 
 from contracts.identifiers import MAX_CODE_LENGTH, canonical_code, code_problem
-from gateway import sql
+from gateway import visibility
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.models import UtcDatetime
 from gateway.params import guard
 from gateway.queries import EARLIEST, LATEST
+from gateway.visibility import SHARE_COLUMNS, SHARE_DELETE, SHARE_INSERT, Viewer
 from runtime import generations
 from runtime.auth import principal_of
 from runtime.errors import RETRY_AFTER, ApiError, error_responses
@@ -104,13 +105,48 @@ def share_of(row: tuple[Any, ...]) -> Share:
 async def invalidate(clients: Clients, partner: str) -> None:
     """Bump the shares generation of ``partner``: its cached answers are not served again.
     503 when Redis cannot be told (the share is then left as it was)."""
-    if clients.redis is None or clients.cache() is None:
-        return  # nothing is cached
+    if clients.redis is None:
+        return  # nothing is cached, and readers read their shares on every read
     try:
-        await generations.bump_shares(clients.redis, sql.Viewer(partner).tag)
+        await generations.bump_shares(clients.redis, Viewer(partner).tag)
     except (RedisError, OSError) as exc:
         message = "the read cache cannot be told of the change; retry later"
         raise ApiError(503, message, headers={"Retry-After": RETRY_AFTER}) from exc
+
+
+async def create(clients: Clients, owner: str, body: ShareRequest) -> Share:
+    """Store ``owner``'s share; the partner's cached answers and shares are renewed."""
+    if body.organisation == owner:
+        raise ApiError(422, "an organisation already reads its own records")
+    kind, code = ("well", body.well_code) if body.well_code else ("field", body.field_code)
+    params: dict[str, Any] = {
+        "id": uuid.uuid4().hex,
+        "owner": owner,
+        "partner": body.organisation,
+        "kind": kind,
+        "code": canonical_code(code or ""),
+        "first_period": _month_start(body.first),
+        "last_period": _month_end(body.last),
+        "created_at": datetime.now(UTC),
+    }
+    await invalidate(clients, body.organisation)
+    await clients.clickhouse().command(SHARE_INSERT, params)
+    await invalidate(clients, body.organisation)
+    return share_of(tuple(params[name] for name in SHARE_COLUMNS))
+
+
+async def revoke(clients: Clients, owner: str, share_id: str) -> None:
+    """Delete ``owner``'s share ``share_id`` (404 for any other): from the next read on,
+    the partner no longer sees what it granted."""
+    ch = clients.clickhouse()
+    params = {"owner": owner, "id": share_id}
+    found = await ch.rows(visibility.shares(one=True), params)
+    if not found:
+        raise ApiError(404, f"share {share_id!r} is not known")
+    partner = share_of(found[0]).organisation
+    await invalidate(clients, partner)
+    await ch.command(SHARE_DELETE, params)
+    await invalidate(clients, partner)
 
 
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
@@ -127,24 +163,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         summary="Share a well or a field, optionally over a period range, with an organisation",
     )
     async def create_share(request: Request, body: ShareRequest) -> Share:
-        owner = principal_of(request).organisation
-        if body.organisation == owner:
-            raise ApiError(422, "an organisation already reads its own records")
-        kind, code = ("well", body.well_code) if body.well_code else ("field", body.field_code)
-        params: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
-            "owner": owner,
-            "partner": body.organisation,
-            "kind": kind,
-            "code": canonical_code(code or ""),
-            "first_period": _month_start(body.first),
-            "last_period": _month_end(body.last),
-            "created_at": datetime.now(UTC),
-        }
-        await invalidate(clients, body.organisation)
-        await clients.clickhouse().command(sql.SHARE_INSERT, params)
-        await invalidate(clients, body.organisation)
-        return share_of(tuple(params[name] for name in sql.SHARE_COLUMNS))
+        return await create(clients, principal_of(request).organisation, body)
 
     @router.get(
         "",
@@ -155,7 +174,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     )
     async def list_shares(request: Request) -> SharePage:
         owner = principal_of(request).organisation
-        rows = await clients.clickhouse().rows(sql.shares(one=False), {"owner": owner})
+        rows = await clients.clickhouse().rows(visibility.shares(one=False), {"owner": owner})
         return SharePage(items=[share_of(row) for row in rows])
 
     @router.delete(
@@ -167,16 +186,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
     async def delete_share(
         request: Request, share_id: Annotated[str, Path(max_length=64)]
     ) -> Response:
-        owner = principal_of(request).organisation
-        ch = clients.clickhouse()
-        params = {"owner": owner, "id": share_id}
-        found = await ch.rows(sql.shares(one=True), params)
-        if not found:
-            raise ApiError(404, f"share {share_id!r} is not known")
-        partner = share_of(found[0]).organisation
-        await invalidate(clients, partner)
-        await ch.command(sql.SHARE_DELETE, params)
-        await invalidate(clients, partner)
+        await revoke(clients, principal_of(request).organisation, share_id)
         return Response(status_code=204)
 
     return router
