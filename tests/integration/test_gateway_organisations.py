@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from contracts.identifiers import canonical_code
-from gateway import known
+from gateway import known, visibility
+from gateway.visibility import narrowed
 from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import (
     Row,
@@ -372,3 +373,32 @@ async def test_rate_limits_count_per_organisation_as_well_as_per_key(
         other = await client.get("/api/v1/stats", headers=auth(world.globex, "read"))
     assert codes == [200, 200, 200, 429]
     assert other.status_code == 200
+
+
+async def test_the_row_policies_select_what_the_gateway_reads(
+    api: httpx.AsyncClient, world: World, clickhouse: ClickHouse
+) -> None:
+    """Each policy's condition, run as a query's filter, selects for its reader the
+    records the gateway's filter selects, shares whole and ranged included."""
+    shares = [
+        (world.acme, {"field_code": world.field, "from": "2024-03", "to": "2024-05"}),
+        (world.globex, {"well_code": world.well}),
+    ]
+    for owner, body in shares:
+        made = await api.post(
+            "/api/v1/shares", json={"organisation": world.initech, **body}, headers=auth(owner)
+        )
+        assert made.status_code == 201, made.text
+    clients = api._transport.app.state.clients  # type: ignore[attr-defined]
+    ours = "well_code = {code:String}"
+    for org in world.orgs:
+        production = visibility.row_policies(org, "readers")[0]
+        using = production.split(" USING ", 1)[1].rsplit(" AS permissive", 1)[0]
+        policy = f"SELECT record_id FROM production WHERE ({using}) AND {ours}"
+        by_policy = await clickhouse.rows(policy, {"code": world.well})
+        viewer = await clients.granted(visibility.Viewer(org))
+        read = narrowed(f"SELECT record_id {visibility.visible('production')} AND {ours}", viewer)
+        by_gateway = await clickhouse.rows(read, {"code": world.well, **viewer.params()})
+        assert sorted(by_policy) == sorted(by_gateway), org
+        counts = {world.acme: 8, world.globex: 8, world.initech: 3 + 8}
+        assert len(by_gateway) == counts[org], org
