@@ -5,9 +5,10 @@ dependencies, parameter validation): the request was valid when the entry was st
 and its key holds the route, the code and the parameters the route declares. So a GET
 of a route ``routes.ROUTES`` declares ``early`` (a well's or field's series), with a
 known API key that has the routes' scope and only parameters the route declares
-(``gateway.known``; the app answers any other 400), is counted against its rate limit
-and looked up in one Redis round trip (the rate limit, the generation and the entry
-together), and a current entry is answered by ``cache.hit``, as ``Cache.read_through``
+(``gateway.known``; the app answers any other 400), is counted against its key's and
+its organisation's rate limits and looked up in one Redis round trip (the rate limits,
+the generations and the entry of what the key's organisation may see, together), and a
+current entry is answered by ``cache.hit``, as ``Cache.read_through``
 answers it: same body, ETag, 304 and headers.
 
 Anything else goes on to the app unchanged: another token (a JWT), a key without the
