@@ -104,7 +104,8 @@ async def store(
     (canonical) and of the viewer's shares."""
     assert clients.redis is not None
     generation = int(await clients.redis.get(generations.key(kind, code)) or 0)
-    shares = (await clients.redis.get(generations.shares_key(viewer.tag)) or b"-").decode()
+    stored = await clients.redis.get(generations.shares_key(viewer.tag))
+    shares = stored.decode() if isinstance(stored, bytes) else stored or "-"
     template = routes.PREFIX + (routes.WELL_SERIES if kind == "well" else routes.FIELD_SERIES).path
     matched = next(r for r in ROUTER.routes if getattr(r, "path", None) == template)
     key = entry_key(kind, code, Request({**request, "route": matched}), viewer)
