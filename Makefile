@@ -19,11 +19,13 @@ $(CACHE)/bootstrap/bin/uv:
 	python3 -m venv $(CACHE)/bootstrap
 	$(CACHE)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
 
-install: $(UV)  ## install Python deps (with the embedded engine), Kafka jars, redis-server, promtool
+install: $(UV)  ## install Python deps (with the embedded engine), Kafka jars, redis-server, promtool, the dashboard, chromium
 	$(UV) sync --frozen --all-extras
 	scripts/kafka.sh fetch
 	scripts/redis.sh ensure
 	scripts/promtool.sh ensure
+	scripts/ui.sh ensure
+	scripts/chromium.sh ensure
 
 run: install  ## run Kafka, embedded ClickHouse and all four services locally (Ctrl-C stops)
 	$(PY) wellstream run
@@ -32,6 +34,7 @@ test: install  ## lint, type-check, every test against the real broker, chDB and
 	$(PY) ruff format --check .
 	$(PY) ruff check .
 	$(PY) mypy libs services src tests
+	scripts/ui.sh check
 	$(PY) pytest --basetemp=$(CACHE)/pytest --cov --cov-report=term
 
 lint:  ## ruff format + lint, fixing what can be fixed

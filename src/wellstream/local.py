@@ -112,9 +112,24 @@ def replicas(name: str, scale: Mapping[str, int]) -> list[tuple[str, int]]:
     ]
 
 
+def dashboard(scale: Mapping[str, int]) -> dict[str, str]:
+    """The gateway's dashboard settings: uploads to the first ingestor, the health of
+    every replica on the overview."""
+    urls = {
+        name: f"http://127.0.0.1:{port}"
+        for service in ORDER
+        for name, port in replicas(service, scale)
+    }
+    return {
+        "WELLSTREAM_INGESTOR_URL": urls[replicas("ingestor", scale)[0][0]],
+        "WELLSTREAM_DASHBOARD_SERVICES": orjson.dumps(urls).decode(),
+    }
+
+
 def topology(scale: Mapping[str, int], environ: Mapping[str, str]) -> list[Spec]:
     """The processes to run, in start order: the writer first (it applies migrations)."""
-    env = {"WELLSTREAM_HOST": "127.0.0.1", "WELLSTREAM_LOG_JSON": "false", **environ}
+    env = {"WELLSTREAM_HOST": "127.0.0.1", "WELLSTREAM_LOG_JSON": "false", **dashboard(scale)}
+    env.update(environ)
     env["PYTHONUNBUFFERED"] = "1"
     specs: list[Spec] = []
     separate = list(ORDER)
@@ -153,6 +168,7 @@ def banner(key: str, specs: list[Spec]) -> str:
     listing = "\n".join(lines)
     return f"""
 wellstream is running (data in {DATA})
+  dashboard      http://127.0.0.1:{PORTS["gateway"]}/ (sign in with the API key below)
 {listing}
   kafka          {os.environ["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]}
   redis          {os.environ["WELLSTREAM_REDIS_URL"]}

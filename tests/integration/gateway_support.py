@@ -8,7 +8,7 @@ import calendar
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class Row:
     field_name: str | None = None
     operator: str | None = None
     basin: str | None = None
+    flags: list[str] = field(default_factory=list)
     organisation: str = "default"
 
     def __post_init__(self) -> None:
@@ -76,7 +77,12 @@ async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
 
 
 async def add_dead_letter(
-    ch: ClickHouse, id_: str, payload: str, code: str, organisation: str = "default"
+    ch: ClickHouse,
+    id_: str,
+    payload: str,
+    code: str,
+    failed_at: datetime | None = None,
+    organisation: str = "default",
 ) -> None:
     """A validator dead letter of ``organisation`` in ``dead_letters``, as the writer
     stores it."""
@@ -92,10 +98,12 @@ async def add_dead_letter(
         [payload],
         [0],
         [0],
+        [failed_at or datetime(1970, 1, 1, tzinfo=UTC)],
         [organisation],
     ]
     names = ["id", "stage", "errors", "error_codes", "source_topic", "source_partition"]
-    names += ["source_offset", "payload", "kafka_partition", "kafka_offset", "organisation"]
+    names += ["source_offset", "payload", "kafka_partition", "kafka_offset", "failed_at"]
+    names += ["organisation"]
     await ch.insert("dead_letters", columns, names)
 
 

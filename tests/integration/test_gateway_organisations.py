@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -83,9 +84,9 @@ async def world(clickhouse: ClickHouse, unique: str) -> World:
     rows = [Row(w.well, m, field_code=w.field, oil_bbl=100.0, organisation=w.acme) for m in MONTHS]
     rows += [Row(w.well, m, field_code=w.field, oil_bbl=7.0, organisation=w.globex) for m in MONTHS]
     await insert(clickhouse, rows)
-    await add_dead_letter(
-        clickhouse, w.letter, f'{{"well_code": "{w.well}"}}', "unknown_unit", w.acme
-    )
+    payload = f'{{"well_code": "{w.well}"}}'
+    now = datetime.now(UTC)
+    await add_dead_letter(clickhouse, w.letter, payload, "unknown_unit", now, w.acme)
     return w
 
 
@@ -121,6 +122,26 @@ def exported(response: httpx.Response) -> Any:
     return sorted(
         (r["period"], float(r["oil_bbl"])) for r in csv.DictReader(io.StringIO(response.text))
     )
+
+
+def records(response: httpx.Response) -> Any:
+    if response.status_code == 404:
+        return None
+    return sorted(v["oil_bbl"] for i in response.json()["items"] for v in i["versions"])
+
+
+def split(response: httpx.Response) -> Any:
+    if response.status_code == 404:
+        return None
+    return {s["well_code"]: s["total"] for s in response.json()["series"]}
+
+
+def reasons(response: httpx.Response) -> Any:
+    return sum(i["count"] for i in response.json()["items"] if i["error_code"] == "unknown_unit")
+
+
+def status(response: httpx.Response) -> Any:
+    return response.status_code
 
 
 def replayed(response: httpx.Response) -> Any:
@@ -167,6 +188,20 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "GET", lambda w: f"/api/v1/fields/{w.field}", oil
     ),
     ("GET", "/api/v1/stats"): Recipe("GET", lambda w: "/api/v1/stats", counted),
+    ("GET", "/api/v1/wells/{well_code:path}/records"): Recipe(
+        "GET", lambda w: f"/api/v1/wells/{w.well}/records", records
+    ),
+    ("GET", "/api/v1/fields/{field_code:path}/contributions"): Recipe(
+        "GET", lambda w: f"/api/v1/fields/{w.field}/contributions", split
+    ),
+    ("GET", "/api/v1/stats/dead-letters"): Recipe(
+        "GET", lambda w: "/api/v1/stats/dead-letters", reasons
+    ),
+    # no records: the services' health, and uploads forwarded to the ingestor with the
+    # caller's key (the ingestor owns what it posts by that key)
+    ("GET", "/api/v1/pipeline"): Recipe("GET", lambda w: "/api/v1/pipeline", status),
+    ("POST", "/api/v1/uploads"): Recipe("POST", lambda w: "/api/v1/uploads", status),
+    ("GET", "/api/v1/uploads/{upload_id}"): Recipe("GET", lambda w: "/api/v1/uploads/x", status),
     ("GET", "/api/v1/wells/{well_code:path}/decline"): Recipe(
         "GET", lambda w: f"/api/v1/wells/{w.well}/decline?model=exponential", declined
     ),
@@ -228,7 +263,9 @@ async def test_no_route_shows_one_organisation_what_another_owns(
     data_routes = [
         r
         for r in RECIPES.values()
-        if r.url(world).split("?")[0] != "/api/v1/shares" and r.method != "DELETE"
+        if r.url(world).split("?")[0] != "/api/v1/shares"
+        and r.method != "DELETE"
+        and r.shows is not status
     ]
     seen: dict[str, list[Any]] = {}
     for org in (*world.orgs, "ops"):
@@ -269,6 +306,15 @@ async def test_no_route_shows_one_organisation_what_another_owns(
     assert world.letter in by_route["/api/v1/dead-letters"][0]
     assert world.letter not in by_route["/api/v1/dead-letters"][1]
     assert by_route["/api/v1/dead-letters"][2] == []
+    assert by_route[f"/api/v1/wells/{world.well}/records"] == (
+        [100.0] * 8,
+        [7.0] * 8,
+        None,
+        sorted([100.0] * 8 + [7.0] * 8),
+    )
+    contributions = by_route[f"/api/v1/fields/{world.field}/contributions"]
+    assert contributions == ({world.well: 800.0}, {world.well: 56.0}, None, {world.well: 856.0})
+    assert by_route["/api/v1/stats/dead-letters"][:3] == (1, 0, 0)
     assert by_route["/api/v1/stats"][:3] == ((8, 1, 1, 1), (8, 1, 1, 0), (0, 0, 0, 0))
 
 

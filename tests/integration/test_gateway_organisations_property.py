@@ -184,7 +184,7 @@ async def scenario(
     await insert(ch, rows)
     orgs = tuple(f"{tag}o{i}" for i in range(3))
     for org in orgs:
-        await add_dead_letter(ch, f"{tag}-{org}", "{}", "unknown_unit", org)
+        await add_dead_letter(ch, f"{tag}-{org}", "{}", "unknown_unit", organisation=org)
     async with serve(org_settings(orgs)) as api:
         ids = []
         for grant, _ in grants:

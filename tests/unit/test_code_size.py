@@ -20,7 +20,7 @@ def _modules() -> list[Path]:
         path
         for folder in PRODUCTION
         for path in folder.rglob("*.py")
-        if not {".venv", "target", "__pycache__"} & set(path.parts)
+        if not {".venv", "target", "__pycache__", "node_modules"} & set(path.parts)
     )
 
 

@@ -254,10 +254,13 @@ def production_packages() -> Iterator[str]:
 
 def test_every_production_dependency_installs_from_a_wheel_so_no_compiler_is_needed() -> None:
     lock = tomllib.loads((REPO / "uv.lock").read_text())
-    wheels = {
-        p["name"]: [w["url"].rsplit("/", 1)[1] for w in p.get("wheels", [])]
-        for p in lock["package"]
-    }
+    # A package may be locked at several versions, one for each range of Python versions
+    # (numpy, scipy): the image's Python takes its wheel from one of them.
+    wheels: dict[str, list[str]] = {}
+    for p in lock["package"]:
+        wheels.setdefault(p["name"], []).extend(
+            w["url"].rsplit("/", 1)[1] for w in p.get("wheels", [])
+        )
     tags = re.compile(
         r"-(py2\.py3|py3|cp311|cp3\d+)-(none|cp311|abi3)-(any|manylinux[^-]*x86_64[^-]*)\.whl$"
     )

@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import orjson
 import pytest
 from fastapi import FastAPI
 
@@ -127,3 +128,12 @@ async def test_signals_stop_every_server(signals: list[signal.Signals]) -> None:
     await asyncio.wait_for(served, 30)
 
     assert not [port for port in ports.values() if await _listening(port)]
+
+
+def test_the_gateway_is_told_where_the_dashboard_finds_the_other_services() -> None:
+    specs = {s.name: s for s in local.topology({"ingestor": 2}, ENV)}
+    env = specs["writer+gateway"].env
+    assert env["WELLSTREAM_INGESTOR_URL"] == f"http://127.0.0.1:{local.PORTS['ingestor']}"
+    services = orjson.loads(env["WELLSTREAM_DASHBOARD_SERVICES"])
+    assert sorted(services) == ["gateway", "ingestor-1", "ingestor-2", "validator", "writer"]
+    assert services["ingestor-2"].endswith(str(local.PORTS["ingestor"] + local.REPLICA_PORT_STEP))

@@ -14,8 +14,25 @@ RECORDS = int(os.environ.get("WELLSTREAM_BENCH_RECORDS", "200000"))
 RUNS = int(os.environ.get("WELLSTREAM_BENCH_RUNS", "3"))
 
 
+# Benchmarks sized by something else than WELLSTREAM_BENCH_RECORDS.
+SIZES = {
+    "gateway": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
+    "analytics": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
+    "dashboard": "30 years of one well, 500 wells of a field",
+    "organisations": "rows from WELLSTREAM_BENCH_ORGANISATIONS_ROWS",
+}
+
+
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import analytics, gateway, organisations, pipeline, stages, writer
+    from wellstream.bench import (
+        analytics,
+        dashboard,
+        gateway,
+        organisations,
+        pipeline,
+        stages,
+        writer,
+    )
 
     return {
         "pipeline": pipeline.run,
@@ -23,6 +40,7 @@ def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
         "writer": writer.writer,
         "gateway": gateway.run,
         "analytics": analytics.run,
+        "dashboard": dashboard.run,
         "organisations": organisations.run,
     }
 
@@ -36,9 +54,8 @@ def main(names: list[str]) -> int:
         return 2
     results: list[Result] = []
     for name in chosen:
-        sized = {"gateway": "GATEWAY", "analytics": "GATEWAY", "organisations": "ORGANISATIONS"}
-        size = f"rows from WELLSTREAM_BENCH_{sized[name]}_ROWS" if name in sized else "records"
-        count = "" if name in sized else f"{RECORDS:,} "
+        size = SIZES.get(name, "records")
+        count = "" if name in SIZES else f"{RECORDS:,} "
         print(f"== {name}: {count}{size}, {RUNS} runs", flush=True)
         found = benchmarks[name](RECORDS, RUNS)
         for result in found:

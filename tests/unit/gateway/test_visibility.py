@@ -18,21 +18,25 @@ from typing import Any
 import pytest
 
 import gateway
-from gateway import export, sql, visibility
+from gateway import export, panelreads, sql, visibility
 from gateway.visibility import Viewer, narrowed, visible
 
 #: A read of a data table: the tables the writer fills.
 READ = re.compile(r"\b(?:FROM|JOIN)\s+(production|production_history|dead_letters)\b", re.I)
 DATA_TABLE = re.compile(r"\b(production|production_history|dead_letters)\b")
-MODULES = (sql, export)
+MODULES = (sql, export, panelreads)
 
 
 def _values(parameter: inspect.Parameter) -> list[Any]:
     kind = parameter.annotation
+    if kind is str and parameter.name == "stream":  # a column chosen by name
+        return list(panelreads.STREAMS)
     if kind is str:  # a fragment the caller splices in: its default, or a condition
         return ["1" if parameter.default is inspect.Parameter.empty else parameter.default]
     if kind is bool:
         return [False, True]
+    if kind == frozenset[str]:  # the filters a read applies (``sql.wells``): none, all
+        return [frozenset(), frozenset({"q", "field", "operator", "basin"})]
     origin = typing.get_origin(kind)
     if origin is typing.Literal:
         return list(typing.get_args(kind))

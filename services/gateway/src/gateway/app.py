@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from gateway import admin, export, routes, shares
+from gateway import admin, dashboard, export, pipeline, routes, shares, ui, uploads
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.hits import CachedSeries
@@ -110,7 +110,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         inner=[Middleware(CachedSeries, clients=clients, keys=KeyRing(settings.api_keys))],
     )
     app.state.clients = clients
+    # before ``routes``: its detail patterns would take ".../records" as part of a code
+    app.include_router(dashboard.build_router(settings, clients))
     app.include_router(routes.build_router(settings, clients))
+    app.include_router(pipeline.build_router(settings, clients))
+    app.include_router(uploads.build_router(settings))
+    app.include_router(ui.build_router())
     app.include_router(export.build_router(settings, clients))
     app.include_router(admin.build_router(settings, clients))
     app.include_router(shares.build_router(settings, clients))

@@ -77,6 +77,18 @@ class GatewaySettings(RateLimitedSettings):
     replay_max_ids: int = Field(
         default=1_000, ge=1, description="Dead letters one replay request may republish."
     )
+    dashboard_services: dict[str, str] = Field(
+        default_factory=dict,
+        description="Services whose readiness, consumer lag and throughput the dashboard's "
+        "overview shows, as a JSON object of name to base URL (e.g. "
+        '`{"ingestor": "http://ingestor:8001"}`); the gateway reads their `/health/ready` '
+        "and `/metrics`.",
+    )
+    ingestor_url: str | None = Field(
+        default=None,
+        description="Base URL of the ingestor: the gateway passes `/api/v1/uploads` through "
+        "to it, streamed, so the dashboard's upload page stays same-origin (unset: 503).",
+    )
     jwt_secret: SecretStr | None = Field(
         default=None,
         description="HMAC secret verifying JWT bearer tokens (HS256/384/512). Enabling JWT "

@@ -89,6 +89,16 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class WellFilter:
+    """The filters of a wells list."""
+
+    q: Annotated[str | None, Query(min_length=1, max_length=100, examples=["F-12"])] = None
+    field_code: CodeFilter = None
+    operator: Annotated[str | None, Query(min_length=1, max_length=200)] = None
+    basin: Annotated[str | None, Query(min_length=1, max_length=200)] = None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     limit: int
     cursor: str | None

@@ -203,18 +203,18 @@ class Queries:
         (found,), *_ = await self.rows(sql.exists(scope), {"code": code})
         return bool(found)
 
-    async def wells(
-        self, *, limit: int, after: str | None, q: str | None, field: str | None
-    ) -> WellPage:
-        params: dict[str, Any] = {"limit": limit + 1, "after": after, "q": q, "field": field}
-        query = sql.wells(one=False, after=after is not None, search=bool(q), field=bool(field))
+    async def wells(self, *, limit: int, after: str | None, **filters: str | None) -> WellPage:
+        """A page of wells; ``filters``: ``q``, ``field``, ``operator``, ``basin``."""
+        params: dict[str, Any] = {"limit": limit + 1, "after": after, **filters}
+        kept = frozenset(name for name, value in filters.items() if value)
+        query = sql.wells(one=False, after=after is not None, filters=kept)
         rows = await self.rows(query, {k: v for k, v in params.items() if v is not None})
         items = [well_summary(row) for row in rows[:limit]]
         token = cursor.encode([items[-1].well_code]) if len(rows) > limit else None
         return WellPage(items=items, next_cursor=token)
 
     async def well(self, well_code: str) -> WellDetail | None:
-        query = sql.wells(one=True, after=False, search=False, field=False)
+        query = sql.wells(one=True, after=False)
         rows = await self.rows(query, {"code": well_code, "limit": 1})
         if not rows:
             return None

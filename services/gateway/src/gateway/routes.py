@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from gateway import analytics
@@ -21,8 +21,8 @@ from gateway.deps import AppClients, Clients, viewer_of
 from gateway.models import FieldDetail, ProductionSeries, Stats, WellDetail, WellPage
 from gateway.params import (
     Code,
-    CodeFilter,
     Page,
+    WellFilter,
     Window,
     bounds,
     guard,
@@ -63,6 +63,7 @@ TYPE_CURVES: Final = Cached("all", "/type-curves")
 RANKINGS: Final = Cached("all", "/rankings")
 
 SeriesWindow = Annotated[Window, Depends()]
+WellFilters = Annotated[WellFilter, Depends()]
 
 
 def unknown(at: Cached, code: str) -> ApiError:
@@ -123,18 +124,20 @@ async def series(
 
 
 async def list_wells(
-    request: Request,
-    clients: AppClients,
-    page: Page,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, examples=["F-12"])] = None,
-    field_code: CodeFilter = None,
+    request: Request, clients: AppClients, page: Page, filters: WellFilters
 ) -> Response:
     """Wells ordered by code. `q` matches code, name or reference (case-insensitive);
-    `field_code` keeps wells that reported to that field. Pages are keyed on the
-    well code, so wells inserted meanwhile never shift or repeat a page."""
+    `field_code` keeps wells that reported to that field, `operator` and `basin` those
+    with records of that operator or basin. Pages are keyed on the well code, so wells
+    inserted meanwhile never shift or repeat a page."""
     after = text_after(page.cursor)
     found = await clients.queries(request).wells(
-        limit=page.limit, after=after, q=q, field=field_code
+        limit=page.limit,
+        after=after,
+        q=filters.q,
+        field=filters.field_code,
+        operator=filters.operator,
+        basin=filters.basin,
     )
     return respond(request, jsonb(found))
 

@@ -145,13 +145,12 @@ def summary(scope: Scope) -> str:
     return SUMMARY.format(per_well_period=per_well_period(scope))
 
 
-def wells(*, one: bool, after: bool, search: bool, field: bool) -> str:
+def wells(*, one: bool, after: bool, filters: frozenset[str] = frozenset()) -> str:
     where = ["well_code = {code:String}" if one else "1"]
-    if after:
-        where.append("well_code > {after:String}")
-    if search:
-        where.append(WELL_SEARCH)
-    having = "HAVING has(field_codes, {field:String})" if field else ""
+    where += ["well_code > {after:String}"] if after else []
+    where += [WELL_SEARCH] if "q" in filters else []
+    where += [f"{c} = {{{c}:String}}" for c in ("operator", "basin") if c in filters]
+    having = "HAVING has(field_codes, {field:String})" if "field" in filters else ""
     return WELLS.format(where=" AND ".join(where), having=having, production=visible("production"))
 
 
