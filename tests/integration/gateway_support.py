@@ -40,6 +40,7 @@ class Row:
     operator: str | None = None
     basin: str | None = None
     flags: list[str] = field(default_factory=list)
+    organisation: str = "default"
 
     def __post_init__(self) -> None:
         # stored rows hold canonical codes, as the validator writes them
@@ -57,7 +58,7 @@ class Row:
     @property
     def record_id(self) -> str:
         key = (self.well_code, self.field_code, self.period, self.period_type, self.data_source)
-        return "|".join(key)
+        return "|".join((*key, self.organisation))
 
 
 async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
@@ -76,8 +77,15 @@ async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
 
 
 async def add_dead_letter(
-    ch: ClickHouse, id_: str, payload: str, code: str, failed_at: datetime | None = None
+    ch: ClickHouse,
+    id_: str,
+    payload: str,
+    code: str,
+    failed_at: datetime | None = None,
+    organisation: str = "default",
 ) -> None:
+    """A validator dead letter of ``organisation`` in ``dead_letters``, as the writer
+    stores it."""
     errors = f'[{{"field": "volumes.oil.unit", "code": "{code}", "message": "unit bbl/d"}}]'
     columns: list[list[Any]] = [
         [id_],
@@ -91,9 +99,11 @@ async def add_dead_letter(
         [0],
         [0],
         [failed_at or datetime(1970, 1, 1, tzinfo=UTC)],
+        [organisation],
     ]
     names = ["id", "stage", "errors", "error_codes", "source_topic", "source_partition"]
     names += ["source_offset", "payload", "kafka_partition", "kafka_offset", "failed_at"]
+    names += ["organisation"]
     await ch.insert("dead_letters", columns, names)
 
 

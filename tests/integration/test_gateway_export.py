@@ -15,6 +15,7 @@ import pytest
 from contracts.identifiers import canonical_code
 from gateway import export
 from gateway.queries import EARLIEST, LATEST
+from gateway.visibility import Viewer, narrowed
 from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import READ_KEY, Row, insert, serve, settings
 
@@ -83,6 +84,8 @@ async def test_export_streams_block_by_block(clickhouse: ClickHouse, unique: str
     )
     sql = export.export_sql(well=True, field=False)
     params = {"well": canonical_code(well), "start": EARLIEST, "end": LATEST}
+    params |= Viewer("default").params()
+    sql = narrowed(sql, Viewer("default"))
     limits = {"max_block_size": 1000}
     with ThreadPoolExecutor(2) as executor:
         chunks = [

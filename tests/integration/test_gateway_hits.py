@@ -13,6 +13,7 @@ from gateway import routes
 from gateway.cache import entry_key, pack
 from gateway.deps import Clients
 from gateway.hits import CachedSeries
+from gateway.visibility import Viewer
 from runtime import generations
 from runtime import redis as redis_client
 from runtime.auth import KeyRing
@@ -20,6 +21,9 @@ from runtime.clickhouse import ClickHouse
 from runtime.ratelimit import Decision
 from runtime.settings import ApiKey
 from tests.integration.gateway_support import READ_KEY, Row, insert, serve, settings
+
+OTHER_KEY = "gateway-other-key-0123456789"
+DEFAULT = Viewer("default")
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +47,7 @@ class App:
 
 @pytest.fixture
 async def clients(settings_env: dict[str, str]) -> AsyncIterator[Clients]:
-    clients = Clients(cache_ttl=60, rate_limit=(5, 60.0))
+    clients = Clients(cache_ttl=60, rate_limit=(5, 60.0, 0))
     clients.redis = redis_client.connect(settings_env["WELLSTREAM_REDIS_URL"])
     limiter = clients.limiter()
     assert limiter is not None
@@ -56,8 +60,9 @@ async def clients(settings_env: dict[str, str]) -> AsyncIterator[Clients]:
 
 def layer(app: App, clients: Clients, unique: str) -> CachedSeries:
     keys = [
-        ApiKey(name=f"reader-{unique}", key=READ_KEY, scopes=["read"]),  # type: ignore[arg-type]
+        ApiKey(name=f"reader-{unique}", key=READ_KEY, scopes=["read"], organisation="default"),  # type: ignore[arg-type]
         ApiKey(name=f"ingest-{unique}", key="ingest-key-0123456789", scopes=["ingest"]),  # type: ignore[arg-type]
+        ApiKey(name=f"other-{unique}", key=OTHER_KEY, scopes=["read"], organisation="other"),  # type: ignore[arg-type]
     ]
     return CachedSeries(app, clients, KeyRing(keys))
 
@@ -88,14 +93,45 @@ async def call(middleware: CachedSeries, request: Scope) -> tuple[int, dict[str,
     return sent[0]["status"], head, b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def store(clients: Clients, kind: generations.Kind, code: str, request: Scope) -> None:
-    """An entry for ``request`` at the current generation of ``code`` (canonical)."""
+async def store(
+    clients: Clients,
+    kind: generations.Kind,
+    code: str,
+    request: Scope,
+    viewer: Viewer = DEFAULT,
+) -> None:
+    """An entry for ``request`` by ``viewer`` at the current generations of ``code``
+    (canonical) and of the viewer's shares."""
     assert clients.redis is not None
     generation = int(await clients.redis.get(generations.key(kind, code)) or 0)
+    stored = await clients.redis.get(generations.shares_key(viewer.tag))
+    shares = stored.decode() if isinstance(stored, bytes) else stored or "-"
     template = routes.PREFIX + (routes.WELL_SERIES if kind == "well" else routes.FIELD_SERIES).path
     matched = next(r for r in ROUTER.routes if getattr(r, "path", None) == template)
-    key = entry_key(kind, code, Request({**request, "route": matched}))
-    await clients.redis.set(key, pack(generation, ETAG, BODY), ex=60)
+    key = entry_key(kind, code, Request({**request, "route": matched}), viewer)
+    await clients.redis.set(key, pack(f"{generation}.{shares}", ETAG, BODY), ex=60)
+
+
+async def test_an_entry_is_never_answered_to_another_organisation(
+    clients: Clients, unique: str
+) -> None:
+    app, code = App(), canonical_code(f"H{unique}")
+    request = scope(f"/api/v1/wells/{code}/production")
+    await store(clients, "well", code, request)
+    other = {**request, "headers": [(b"x-api-key", OTHER_KEY.encode())]}
+    assert (await call(layer(app, clients, unique), other))[0] == 299
+    assert (await call(layer(app, clients, unique), dict(request)))[0] == 200
+
+
+async def test_a_change_of_shares_makes_the_readers_entries_stale(
+    clients: Clients, unique: str
+) -> None:
+    app, code = App(), canonical_code(f"H{unique}")
+    request = scope(f"/api/v1/wells/{code}/production")
+    await store(clients, "well", code, request)
+    assert clients.redis is not None
+    await generations.bump_shares(clients.redis, Viewer("default").tag)
+    assert (await call(layer(app, clients, unique), dict(request)))[0] == 299
 
 
 async def test_a_current_entry_is_answered_without_the_app(clients: Clients, unique: str) -> None:
@@ -144,7 +180,7 @@ async def test_a_stale_entry_goes_to_the_app_counted_once(clients: Clients, uniq
 async def test_a_refused_request_goes_to_the_app_with_its_decision(
     clients: Clients, unique: str
 ) -> None:
-    clients.rate_limit = (1, 60.0)
+    clients.rate_limit = (1, 60.0, 0)
     clients.reset()
     app, code = App(), canonical_code(f"H{unique}")
     request = scope(f"/api/v1/wells/{code}/production")

@@ -8,6 +8,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from contracts.identifiers import canonical_code
 from gateway import sql
 from gateway.queries import EARLIEST, LATEST
+from gateway.visibility import Viewer, narrowed
 from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import Row, insert
 
@@ -39,6 +40,8 @@ async def test_field_reads_use_the_projection(
     field = f"PF{unique}"
     await insert(clickhouse, [Row(f"PW{unique}", "2024-01", field_code=field, oil_bbl=5.0)])
     params = {"code": canonical_code(field), "start": EARLIEST, "end": LATEST, **extra}
+    params |= Viewer("default").params()  # through the visibility filter, as every read
+    query = narrowed(query, Viewer("default"))
     rows = await clickhouse.rows(query, params, settings=FORCED)
     assert len(rows) == 1
 

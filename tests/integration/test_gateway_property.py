@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gateway.periods import Granularity
 from gateway.queries import EARLIEST, LATEST, Queries, SeriesQuery
+from gateway.visibility import Viewer
 from runtime.clickhouse import ClickHouse, connect
 from tests.conftest import Infra
 from tests.integration.gateway_support import Row, insert
@@ -47,7 +48,7 @@ async def scenario(
         for w, period, src, v, dop, oil, gas in records
     ]  # fmt: skip
     await insert(ch, rows)
-    queries = Queries(ch)
+    queries = Queries(ch, Viewer("default"))
 
     async def series(scope: str, code: str) -> dict[str, tuple[float | None, ...]]:
         q = SeriesQuery(scope, code, EARLIEST, LATEST, g, 10_000)  # type: ignore[arg-type]

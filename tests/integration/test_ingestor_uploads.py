@@ -81,6 +81,7 @@ async def test_upload_formats(
             "well_code": "8",
             "production_period": "2024-03",
             "well_name": "Ærø",
+            "organisation": "default",  # the uploading key's
         }
     dead = await consume(servers, settings_env["WELLSTREAM_TOPIC_DLQ"], len(rejected_lines))
     assert [letter["line"] for letter in values(dead)] == rejected_lines

@@ -19,11 +19,20 @@ SIZES = {
     "gateway": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
     "analytics": "rows from WELLSTREAM_BENCH_GATEWAY_ROWS",
     "dashboard": "30 years of one well, 500 wells of a field",
+    "organisations": "rows from WELLSTREAM_BENCH_ORGANISATIONS_ROWS",
 }
 
 
 def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
-    from wellstream.bench import analytics, dashboard, gateway, pipeline, stages, writer
+    from wellstream.bench import (
+        analytics,
+        dashboard,
+        gateway,
+        organisations,
+        pipeline,
+        stages,
+        writer,
+    )
 
     return {
         "pipeline": pipeline.run,
@@ -32,6 +41,7 @@ def _registry() -> dict[str, Callable[[int, int], list[Result]]]:
         "gateway": gateway.run,
         "analytics": analytics.run,
         "dashboard": dashboard.run,
+        "organisations": organisations.run,
     }
 
 

@@ -66,7 +66,7 @@ async def timed(client: httpx.AsyncClient, url: str, calls: int = CALLS) -> floa
 
 
 async def _measure(rows: int, runs: int) -> list[Result]:
-    ch = await gateway._loaded(os.environ["WELLSTREAM_CLICKHOUSE_URL"], rows)
+    ch = await gateway.loaded(os.environ["WELLSTREAM_CLICKHOUSE_URL"], rows)
     await insert_declining_well(ch)
     wells = ",".join(f"BW-{w}" for w in range(min(TYPE_WELLS, gateway.wells_for(rows))))
     urls = {

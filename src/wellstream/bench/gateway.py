@@ -165,8 +165,11 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
     the same number of clients as the gateway's pool."""
     from gateway import sql
     from gateway.queries import EARLIEST, LATEST
+    from gateway.visibility import Viewer, narrowed
 
-    query = sql.series("well", "month", after=False)
+    # the rows are the default organisation's, read as the gateway reads them
+    reader = Viewer("default")
+    query, bound = narrowed(sql.series("well", "month", after=False), reader), reader.params()
     stream: Iterator[str] = iter(codes)
     done = 0
     started = time.perf_counter()
@@ -176,7 +179,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
         nonlocal done
         ch = pool[index % len(pool)]
         while time.perf_counter() < until and (code := next(stream, None)) is not None:
-            params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501}
+            params = {"code": code, "start": EARLIEST, "end": LATEST, "limit": 501, **bound}
             rows = await ch.rows(query, params)
             done += bool(rows)
 
@@ -184,7 +187,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def _loaded(url: str, rows: int) -> ClickHouse:
+async def loaded(url: str, rows: int) -> ClickHouse:
     """The engine at ``url``, migrated, loaded with ``rows`` rows, merges settled."""
     from writer.schema import migrate
 
@@ -200,7 +203,7 @@ async def _loaded(url: str, rows: int) -> ClickHouse:
 
 async def _measure(rows: int, runs: int) -> list[Result]:
     url = os.environ["WELLSTREAM_CLICKHOUSE_URL"]
-    ch = await _loaded(url, rows)
+    ch = await loaded(url, rows)
     codes = [f"BW-{w}" for w in range(wells_for(rows))]
     hot, cold = codes[:HOT_WELLS], codes[HOT_WELLS:]
     share = max(1, len(cold) // (2 * runs))

@@ -43,16 +43,19 @@ def test_etag_follows_the_body() -> None:
 @pytest.mark.parametrize(
     ("stored", "generation", "expected"),
     [
-        pytest.param(cache.pack(3, '"e"', b'{"a":\n1}'), 3, ('"e"', b'{"a":\n1}'), id="current"),
-        pytest.param(cache.pack(3, '"e"', b""), 3, ('"e"', b""), id="empty-body"),
-        pytest.param(cache.pack(2, '"e"', b"{}"), 3, None, id="older-generation"),
-        pytest.param(cache.pack(13, '"e"', b"{}"), 3, None, id="not-a-prefix-match"),
-        pytest.param(b"{}", 0, None, id="foreign-value"),
-        pytest.param(None, 0, None, id="absent"),
+        pytest.param(
+            cache.pack("3.1", '"e"', b'{"a":\n1}'), "3.1", ('"e"', b'{"a":\n1}'), id="current"
+        ),
+        pytest.param(cache.pack("3.1", '"e"', b""), "3.1", ('"e"', b""), id="empty-body"),
+        pytest.param(cache.pack("2.1", '"e"', b"{}"), "3.1", None, id="older-generation"),
+        pytest.param(cache.pack("3.0", '"e"', b"{}"), "3.1", None, id="older-shares"),
+        pytest.param(cache.pack("13.1", '"e"', b"{}"), "3.1", None, id="not-a-prefix-match"),
+        pytest.param(b"{}", "0.0", None, id="foreign-value"),
+        pytest.param(None, "0.0", None, id="absent"),
     ],
 )
 def test_cache_entries_are_served_only_at_their_generation(
-    stored: bytes | None, generation: int, expected: tuple[str, bytes] | None
+    stored: bytes | None, generation: str, expected: tuple[str, bytes] | None
 ) -> None:
     assert cache.unpack(stored, generation) == expected
 

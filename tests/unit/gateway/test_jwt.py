@@ -15,10 +15,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.requests import Request
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.jwtauth import authenticators
+from gateway.jwtauth import JwtAuthenticator, authenticators
 from runtime.settings import SettingsError, load
 
 SECRET = "jwt-secret-for-tests-0123456789abcdef"
@@ -184,3 +185,24 @@ def test_algorithms_default_to_the_key_source() -> None:
 
 def test_without_jwt_nothing_is_required() -> None:
     assert authenticators(GatewaySettings()) == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "organisation", "platform"),
+    [
+        pytest.param({"org": "acme"}, "acme", False, id="named"),
+        pytest.param({}, "default", False, id="absent"),
+        pytest.param({"org": ""}, "default", False, id="blank"),
+        pytest.param({"org": 7}, "default", False, id="not-text"),
+        pytest.param({"org": "ops", "scope": "platform"}, "ops", True, id="platform"),
+    ],
+)
+async def test_a_token_names_its_organisation(
+    extra: dict[str, Any], organisation: str, platform: bool
+) -> None:
+    authenticate = JwtAuthenticator(settings(jwt_secret=SECRET))
+    token = hs256(claims(**extra))
+    request = Request({"type": "http", "headers": [(b"authorization", f"Bearer {token}".encode())]})
+    principal = await authenticate(request)
+    assert principal is not None
+    assert (principal.organisation, principal.platform) == (organisation, platform)

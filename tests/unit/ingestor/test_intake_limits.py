@@ -186,7 +186,7 @@ async def test_an_import_from_a_page_beyond_64_bits_is_422(ingestor: Intake) -> 
 
 
 async def test_uploads_beyond_the_keys_concurrency_are_429(ingestor: Intake) -> None:
-    lease = ingestor.app.state.uploads.quota.acquire("loader")  # one upload in progress
+    lease = ingestor.app.state.uploads.quota.acquire("loader", "default")  # one upload in progress
     try:
         form = multipart({})
         response = await ingestor.client.post("/api/v1/uploads", headers=AUTH, **form)
@@ -210,7 +210,7 @@ async def test_imports_beyond_the_keys_concurrency_are_429(tmp_path: Path) -> No
         settings(tmp_path, api_base_url="http://api.invalid", max_concurrent_imports=1)
     )
     async for found in intake(app):
-        lease = app.state.importer.quota.acquire("loader")
+        lease = app.state.importer.quota.acquire("loader", "default")
         response = await found.client.post("/api/v1/imports", headers=AUTH, json={})
         lease.release()
         assert response.status_code == 429

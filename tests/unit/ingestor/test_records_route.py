@@ -90,12 +90,55 @@ async def test_ndjson_records_are_published_with_key_and_headers(harness: Harnes
     }
     assert [key_of(m) for m in harness.sent.raw] == [b"12", b"B-7"]
     first = harness.sent.raw[0]
-    assert first.body == b'{"well_code": 12, "production_period": "2024-01"}'
+    # the record as sent, naming its owner: the organisation of the key that posted it
+    assert (
+        first.body == b'{"well_code": 12, "production_period": "2024-01","organisation":"default"}'
+    )
     assert first.headers[topics.HEADER_CORRELATION_ID] == "req-1"
     assert first.headers[topics.HEADER_SCHEMA_VERSION] == "1"
     assert int(first.headers[topics.HEADER_ACCEPTED_AT]) > 1_700_000_000_000
     [letter] = harness.sent.dlq
     assert (letter["stage"], letter["line"], letter["payload"]) == ("ingestor", 2, "not json")
+    assert letter["organisation"] == "default"
+
+
+async def test_records_are_stamped_with_the_keys_organisation_and_another_is_refused() -> None:
+    keys = [ApiKey(name="acme", key=SecretStr(INGEST_KEY), scopes=["ingest"], organisation="acme")]
+    app = create_app(make_settings(api_keys=keys))
+    publisher: Publisher = app.state.publisher
+    sent = Sent()
+
+    @publisher.broker.subscriber("raw")
+    async def on_raw(body: object, message: KafkaMessage) -> None:
+        sent.raw.append(message)
+
+    @publisher.broker.subscriber("dlq")
+    async def on_dlq(body: object, message: KafkaMessage) -> None:
+        sent.dlq.append(orjson.loads(message.body))
+
+    lines = [
+        {"well_code": 1},
+        {"well_code": 2, "organisation": "acme"},
+        {"well_code": 3, "organisation": "globex"},
+        {"well_code": 4, "organisation": None},
+        {"well_code": 5, "organisation": 7},
+    ]
+    body = b"\n".join(orjson.dumps(line) for line in lines)
+    async with TestKafkaBroker(publisher.broker):
+        publisher.connected = True
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingestor") as client:
+            response = await client.post(
+                "/api/v1/records",
+                content=body,
+                headers=AUTH | {"Content-Type": "application/x-ndjson"},
+            )
+    assert response.json()["rejected_lines"] == [3, 5]
+    owners = [(key_of(m), orjson.loads(m.body)["organisation"]) for m in sent.raw]
+    assert owners == [(b"1", "acme"), (b"2", "acme"), (b"4", "acme")]
+    assert [(d["line"], d["organisation"]) for d in sent.dlq] == [(3, "acme"), (5, "acme")]
+    codes = {str(e["code"]) for d in sent.dlq for e in d["errors"]}  # type: ignore[attr-defined]
+    assert codes == {"organisation_mismatch"}
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,8 @@ async def _published(service_settings: Settings) -> list[dict[str, str]]:
     broker = Broker()
     publisher = Publisher(cast(KafkaBroker, broker), raw_topic="raw", dlq_topic="dlq")
     publisher.connected = True
-    await publisher.publish_all([[Item(1, b"{}", key="w1"), Item(2, b"{}", key="w2")]], "c1")
+    items = [Item(1, b"{}", key="w1"), Item(2, b"{}", key="w2")]
+    await publisher.publish_all([items], "c1", organisation="default")
     return broker.headers
 
 

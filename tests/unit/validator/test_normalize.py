@@ -117,24 +117,29 @@ def test_derived(
 
 
 def test_record_id_is_deterministic_and_separates_every_part_of_the_key() -> None:
-    key = ("1234", "77", "2024-01", "month", "anp")
+    key = ("1234", "77", "2024-01", "month", "anp", "acme")
     assert record_id(*key) == record_id(*key)
     variants = set()
     for i in range(len(key)):
         parts = list(key)
         parts[i] += "x"
-        variants.add(record_id(parts[0], parts[1], parts[2], parts[3], parts[4]))
+        variants.add(record_id(*parts))
     assert record_id(*key) not in variants
     assert len(variants) == len(key)
-    assert record_id("12", "3", "p", "k", "s") != record_id("1", "23", "p", "k", "s")
+    assert record_id("12", "3", "p", "k", "s", "o") != record_id("1", "23", "p", "k", "s", "o")
+    assert record_id("1", "2", "p", "k", "s", "o") != record_id("1", "2", "p", "k", "so", "default")
 
 
 def test_record_id_is_the_blake2b_128_of_the_key_joined_by_unit_separators() -> None:
     # Stored rows are keyed by it: a change here splits every record from its history.
+    # The default organisation's ids are those of the key without an owner (records that
+    # predate owners keep theirs); another owner follows a record separator.
     key = b"BW-1\x1fF0\x1f2024-01\x1fmonth\x1fsrc"
     expected = hashlib.blake2b(key, digest_size=16).hexdigest()
-    assert record_id("BW-1", "F0", "2024-01", "month", "src") == expected
+    assert record_id("BW-1", "F0", "2024-01", "month", "src", "default") == expected
     assert expected == "3311eaa3e543454f5c07448d65f9296e"
+    owned = hashlib.blake2b(key + b"\x1eacme", digest_size=16).hexdigest()
+    assert record_id("BW-1", "F0", "2024-01", "month", "src", "acme") == owned
 
 
 def test_version_orders_by_revision_then_accepted_time() -> None:

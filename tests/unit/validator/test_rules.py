@@ -26,13 +26,15 @@ def test_every_rule_has_a_code_a_severity_and_a_message() -> None:
         assert rule.severity in ("reject", "flag")
         assert rule.message
     # Codes no rule finds: the writer's, the ingestor's limits on intake, and a stage's
-    # own failure on one message (the handler's, not a finding).
+    # own failure on one message (the handler's, not a finding), and the ingestor's
+    # refusal of a record naming another owner than its key's.
     others = {
         ErrorCode.INSERT_REJECTED,
         ErrorCode.RECORD_TOO_LARGE,
         ErrorCode.LIMIT_EXCEEDED,
         ErrorCode.PROCESSING_FAILED,
         ErrorCode.MESSAGE_TOO_LARGE,
+        ErrorCode.ORGANISATION_MISMATCH,
     }
     assert {c.value for c in ErrorCode} - others <= set(RULES)
 

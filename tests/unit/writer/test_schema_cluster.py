@@ -30,7 +30,9 @@ def _cluster() -> list[str]:
 
 def test_every_statement_runs_on_the_cluster() -> None:
     statements = _cluster()
-    assert len(statements) == 10, "the tracking table, 4 statements of 001, 3 of 002, 2 of 003"
+    assert len(statements) == 18, (
+        "the tracking table, 4 statements of 001, 3 of 002, 2 of 003, 8 of 004"
+    )
     for statement in statements:
         head = re.match(
             r"(CREATE TABLE|CREATE MATERIALIZED VIEW|ALTER TABLE) (IF NOT EXISTS )?\w+ ", statement
@@ -48,9 +50,15 @@ def test_every_table_is_replicated_with_keeper_paths_and_dedup_windows() -> None
             assert "non_replicated" not in statement
             assert re.findall(r"ENGINE = (\w+)", statement) == ["ReplicatedReplacingMergeTree"]
             assert f"SETTINGS {DEDUP}" in statement, name
-    assert set(tables) == {"schema_migrations", "production_history", "production", "dead_letters"}
+    assert set(tables) == {
+        "schema_migrations",
+        "production_history",
+        "production",
+        "dead_letters",
+        "shares",
+    }
     assert f"ReplicatedReplacingMergeTree({PATH}, version)" in tables["production"]
-    for name in ("schema_migrations", "production_history", "dead_letters"):
+    for name in ("schema_migrations", "production_history", "dead_letters", "shares"):
         assert f"ReplicatedReplacingMergeTree({PATH})\n" in tables[name].replace(
             ") ORDER", ")\nORDER"
         )
@@ -63,11 +71,11 @@ def test_the_view_and_the_alters_run_on_the_cluster() -> None:
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS production_current_mv {ON} TO production AS"
     )
     alters = [s for s in statements if s.startswith("ALTER")]
-    assert len(alters) == 5  # 3 of 002 (projection), 2 of 003 (dead-letter columns)
-    assert all(
-        a.startswith((f"ALTER TABLE production {ON} ", f"ALTER TABLE dead_letters {ON} "))
-        for a in alters
-    )
+    # 3 of 002 (projection), 2 of 003 (dead-letter columns), 7 of 004 (owner columns, the
+    # view's query, the projection again)
+    assert len(alters) == 12
+    tables = ("production", "production_history", "production_current_mv", "dead_letters")
+    assert all(a.startswith(tuple(f"ALTER TABLE {t} {ON} " for t in tables)) for a in alters)
 
 
 def test_the_single_node_ddl_is_the_files_unchanged() -> None:
@@ -119,5 +127,5 @@ def test_the_engine_parses_every_cluster_statement() -> None:
     assert len(formatted) == len(statements)
     assert all(f" ON CLUSTER {CLUSTER}" in f for f in formatted)
     engines = [f for f in formatted if "ENGINE" in f]
-    assert len(engines) == 4
+    assert len(engines) == 5
     assert all("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}" in f for f in engines)

@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     PROCESSING_FAILED = "processing_failed"
     #: What a stage would publish for this message is over the producer's request size.
     MESSAGE_TOO_LARGE = "message_too_large"
+    #: A record names an owner other than the organisation of the key that posted it.
+    ORGANISATION_MISMATCH = "organisation_mismatch"
 
 
 class ErrorDetail(BaseModel):
@@ -61,7 +63,8 @@ class DeadLetter(BaseModel):
     A payload beyond a cap is cut (``payload_truncated``); ``payload_bytes`` and
     ``payload_sha256`` then describe the whole original, which a replay cannot rebuild.
     ``accepted_at_ms`` is when the record was first accepted (epoch milliseconds), kept
-    so a replay can carry it on."""
+    so a replay can carry it on. ``organisation`` owns the dead letter: the record's
+    owner, or the organisation of the key that posted it (absent: the default one)."""
 
     stage: Stage
     errors: list[ErrorDetail] = Field(min_length=1)
@@ -74,6 +77,7 @@ class DeadLetter(BaseModel):
     payload_bytes: int | None = None
     payload_sha256: str | None = None
     accepted_at_ms: int | None = None
+    organisation: str | None = None
 
     @classmethod
     def for_payload(
@@ -88,7 +92,8 @@ class DeadLetter(BaseModel):
     ) -> "DeadLetter":
         """Keep the original bytes as text when they are UTF-8, else base64; either cut
         so that its encoded form fits in ``cap_bytes``. Errors are kept up to
-        ``ERRORS_CAP``, each message up to ``MESSAGE_CAP_CHARS``."""
+        ``ERRORS_CAP``, each message up to ``MESSAGE_CAP_CHARS``. Its owner is the one the
+        payload names (a stage that knows better, the ingestor, sets it after)."""
         try:
             text: str | None = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -110,6 +115,7 @@ class DeadLetter(BaseModel):
             payload_truncated=truncated,
             payload_bytes=len(raw) if truncated else None,
             payload_sha256=hashlib.sha256(raw).hexdigest() if truncated else None,
+            organisation=owner_named(raw),
         )
 
     def original_bytes(self) -> bytes:
@@ -117,6 +123,25 @@ class DeadLetter(BaseModel):
         if self.payload is not None:
             return self.payload.encode("utf-8")
         return base64.b64decode(self.payload_base64 or "")
+
+
+def owner_named(raw: bytes) -> str | None:
+    """The ``organisation`` a message's JSON object names, if it is one that does (text,
+    not blank); None otherwise (the reader's default organisation owns it)."""
+    try:
+        owner = _read_owner(raw).organisation
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    return owner or None
+
+
+class _Owner(msgspec.Struct):
+    """What ``owner_named`` reads of a message: its other fields are skipped."""
+
+    organisation: str | None = None
+
+
+_read_owner = msgspec.json.Decoder(_Owner).decode
 
 
 def _bounded(error: ErrorDetail) -> ErrorDetail:

@@ -71,11 +71,31 @@ new_id_hash: Final = hashlib.blake2b(digest_size=16).copy
 one parses a dozen keyword arguments and costs more than the hashing."""
 
 
-def record_id(well_code: str, field_code: str, period: str, kind: str, data_source: str) -> str:
-    """Deterministic id of a natural key: the same key always yields the same id."""
-    key = f"{well_code}\x1f{field_code}\x1f{period}\x1f{kind}\x1f{data_source}".encode()
+DEFAULT_ORGANISATION: Final = "default"
+"""The organisation records belonged to before records had owners (the migration gives it
+to every existing row), and the default of ``WELLSTREAM_DEFAULT_ORGANISATION``."""
+
+
+def record_id(
+    well_code: str,
+    field_code: str,
+    period: str,
+    kind: str,
+    data_source: str,
+    organisation: str,
+) -> str:
+    """Deterministic id of a natural key: the same key always yields the same id.
+
+    The owner is part of the key, so two organisations reporting the same well never
+    replace each other's records. ``DEFAULT_ORGANISATION``'s ids are those of the key
+    without an owner, as they were before records had owners: its stored records keep
+    being restated by the same ids. Every other owner is mixed in after a separator no
+    code holds (``code_problem`` refuses control characters)."""
+    key = f"{well_code}\x1f{field_code}\x1f{period}\x1f{kind}\x1f{data_source}"
+    if organisation != DEFAULT_ORGANISATION:
+        key = f"{key}\x1e{organisation}"
     digest = new_id_hash()
-    digest.update(key)
+    digest.update(key.encode())
     return digest.hexdigest()
 
 

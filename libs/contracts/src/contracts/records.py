@@ -14,6 +14,8 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.identifiers import DEFAULT_ORGANISATION
+
 SCHEMA_VERSION: Final = 1
 
 Number = float | None
@@ -51,6 +53,7 @@ class RawRecord(BaseModel):
     volumes: dict[str, VolumeIn | None] | None = None
     data_source: str = "unknown"
     revision: Annotated[int, Field(ge=0)] = 0
+    organisation: str | None = None
 
     @field_validator(
         "days_on_production",
@@ -70,6 +73,11 @@ class RawRecord(BaseModel):
     @classmethod
     def _default_source(cls, value: Any) -> Any:
         return "unknown" if value is None or value == "" else value
+
+    @field_validator("organisation", mode="before")
+    @classmethod
+    def _absent_organisation(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("revision", mode="before")
     @classmethod
@@ -107,12 +115,13 @@ class CanonicalRecord(msgspec.Struct, gc=False):
     the writer decodes it and inserts its fields as columns of the same names
     (``production_history``, held to it by a test).
 
-    ``record_id`` identifies the natural key (well, field, period, period type, source);
+    ``record_id`` identifies the natural key (well, field, period, period type, source,
+    owner ``organisation``: two organisations never replace each other's records);
     ``version`` orders the versions of one key: the upstream revision first, then the
     time the raw message was first accepted, so reprocessing a message yields the same
     version and a late copy of an older revision never wins (``contracts.identifiers``).
-    Every field is required: the validator writes them all. Fields a newer schema adds
-    are ignored by a reader of this one.
+    Every field but ``organisation`` is required: the validator writes them all. Fields a
+    newer schema adds are ignored by a reader of this one.
     """
 
     record_id: str
@@ -154,6 +163,9 @@ class CanonicalRecord(msgspec.Struct, gc=False):
     ingested_at: Moment
     normalized_at: Moment
     schema_version: U16
+    #: A record of a validator that predates owners (in flight during an upgrade) is the
+    #: default organisation's, as every record stored before.
+    organisation: str = DEFAULT_ORGANISATION
 
 
 def _empty(kind: msgspec.inspect.Type) -> Any:
@@ -184,7 +196,8 @@ def canonical_record(**given: Any) -> CanonicalRecord:
     records by hand (the fault suite, benchmarks, tests): a field added to the contract needs
     no change there. Fields without an empty value (dates, moments, the period type) must be
     given."""
-    values = _EMPTY | {"schema_version": SCHEMA_VERSION} | given
+    values = _EMPTY | {"schema_version": SCHEMA_VERSION, "organisation": DEFAULT_ORGANISATION}
+    values |= given
     missing = sorted(name for name, value in values.items() if value is ...)
     if missing:
         raise TypeError(f"canonical_record needs {', '.join(missing)}")

@@ -16,8 +16,20 @@ from runtime.settings import ApiKey, Scope
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who a request acts for: its key's (or token's) name, scopes and organisation."""
+
     name: str
     scopes: frozenset[str]
+    organisation: str
+
+    @classmethod
+    def of(cls, key: ApiKey) -> "Principal":
+        return cls(key.name, frozenset(key.scopes), key.organisation)
+
+    @property
+    def platform(self) -> bool:
+        """Whether it reads every organisation (scope ``platform``)."""
+        return "platform" in self.scopes
 
 
 class KeyRing:
@@ -36,8 +48,11 @@ class KeyRing:
 
 
 def grants(scopes: Collection[str], scope: Scope) -> bool:
-    """Whether ``scopes`` allow ``scope``: ``admin`` implies every other one."""
-    return scope in scopes or "admin" in scopes
+    """Whether ``scopes`` allow ``scope``: ``platform`` implies every other one, ``admin``
+    every other but ``platform``."""
+    if scope in scopes or "platform" in scopes:
+        return True
+    return "admin" in scopes and scope != "platform"
 
 
 def presented_key(request: Request) -> str | None:
@@ -47,6 +62,15 @@ def presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller ``require`` found for ``request``; 401 for a request without one (a
+    route that forgot the dependency reads and posts nothing)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
 
 
 Authenticator = Callable[[Request], Awaitable[Principal | None]]
@@ -64,7 +88,7 @@ def require(
         if token is None:
             raise ApiError(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
         key = ring.lookup(token)
-        principal = Principal(key.name, frozenset(key.scopes)) if key else None
+        principal = Principal.of(key) if key else None
         for authenticate in extra:
             if principal is not None:
                 break

@@ -6,6 +6,7 @@ counters with :func:`current` and puts them in its cache keys. A counter only gr
 so a cache entry keyed on an old generation is simply never read again (and expires).
 """
 
+import uuid
 from collections.abc import Iterable
 from typing import Literal
 
@@ -28,6 +29,18 @@ async def bump(redis: Redis, *, wells: Iterable[str] = (), fields: Iterable[str]
         for name in sorted(names):
             pipe.incr(name)
         await pipe.execute()
+
+
+def shares_key(reader: str) -> str:
+    """The generation of the shares granted to ``reader``."""
+    return f"{PREFIX}:shares:{reader}"
+
+
+async def bump_shares(redis: Redis, reader: str) -> None:
+    """Mark the shares granted to ``reader`` (a ``gateway.visibility.Viewer.tag``)
+    changed: a new random value, never one seen before (a counter would start again
+    after Redis restarts, and meet a value a reader still keeps)."""
+    await redis.set(shares_key(reader), uuid.uuid4().hex)
 
 
 async def current(redis: Redis, *names: str) -> list[int]:

@@ -11,31 +11,48 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Request, Response
+from pydantic import Field
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from runtime.errors import ApiError
+from runtime.settings import Scope, Settings
 
 log = logging.getLogger(__name__)
 
-# Returns {allowed (0/1), remaining, retry_after_ms, reset_ms}.
+# KEYS: the counters a request counts on (its key's, its organisation's); ARGV: the
+# period, then each counter's limit. Counted on every counter or on none: the request is
+# refused by the first that is full. Returns {allowed (0/1), remaining, retry_after_ms,
+# reset_ms, which counter decided (1-based)}.
 _GCRA = """
 local period = tonumber(ARGV[1])
-local interval = period / tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-if new_tat - now > period then
-  return {0, 0, math.ceil(new_tat - now - period), math.ceil(tat - now)}
+local updates = {}
+local result = nil
+for i, name in ipairs(KEYS) do
+  local interval = period / tonumber(ARGV[i + 1])
+  local tat = tonumber(redis.call('GET', name) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  if new_tat - now > period then
+    return {0, 0, math.ceil(new_tat - now - period), math.ceil(tat - now), i}
+  end
+  updates[i] = new_tat
+  local remaining = math.floor((period - (new_tat - now)) / interval)
+  if result == nil or remaining < result[2] then
+    result = {1, remaining, 0, math.ceil(new_tat - now), i}
+  end
 end
--- at least 1 ms: with a tiny interval new_tat may round to now, and PX 0 is an error
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
-return {1, math.floor((period - (new_tat - now)) / interval), 0, math.ceil(new_tat - now)}
+for i, name in ipairs(KEYS) do
+  -- at least 1 ms: with a tiny interval new_tat may round to now, and PX 0 is an error
+  redis.call('SET', name, tostring(updates[i]), 'PX', math.max(1, math.ceil(updates[i] - now)))
+end
+return result
 """
 
 
@@ -59,54 +76,81 @@ class Decision:
 
 
 class RateLimiter:
-    """``limit`` requests per ``period_s`` seconds for each key."""
+    """``limit`` requests per ``period_s`` seconds for each key and, with an
+    ``organisation_limit``, ``organisation_limit`` for all the keys of an organisation
+    together."""
 
     def __init__(
-        self, redis: Redis, *, limit: int, period_s: float, namespace: str = "ratelimit"
+        self,
+        redis: Redis,
+        *,
+        limit: int,
+        period_s: float,
+        namespace: str = "ratelimit",
+        organisation_limit: int = 0,
     ) -> None:
-        if limit < 1 or period_s <= 0:
+        if limit < 1 or period_s <= 0 or organisation_limit < 0:
             raise ValueError("a rate limit needs limit >= 1 and period_s > 0")
         self.limit = limit
+        self.organisation_limit = organisation_limit
         self.period_ms = int(period_s * 1000)
         self.namespace = namespace
         self._script = redis.register_script(_GCRA)
 
-    async def hit(self, key: str) -> Decision:
-        """Count one request for ``key`` (when allowed) and say whether it may proceed."""
-        return self.decision(await self._script(keys=self._keys(key), args=self._args))
+    async def hit(self, key: str, organisation: str | None = None) -> Decision:
+        """Count one request for ``key`` and its ``organisation`` (when allowed by both)
+        and say whether it may proceed."""
+        keys, args = self._keys(key, organisation), self._args(organisation)
+        return self.decision(await self._script(keys=keys, args=args))
 
-    def queue(self, pipe: Pipeline, key: str) -> None:
+    def queue(self, pipe: Pipeline, key: str, organisation: str | None = None) -> None:
         """``hit`` as one command of ``pipe``; its reply goes to ``decision``. Queued by
         its digest alone: a pipeline holding scripts asks Redis whether it knows them
         first, a round trip of its own. Where Redis does not (it restarted), the pipeline
         fails with NOSCRIPT, and the next ``hit`` loads the script again."""
-        pipe.evalsha(self._script.sha, 1, *self._keys(key), *self._args)
+        keys = self._keys(key, organisation)
+        pipe.evalsha(self._script.sha, len(keys), *keys, *self._args(organisation))
 
     async def load(self) -> None:
         """Make Redis know the script again (after NOSCRIPT from ``queue``)."""
         await self._script.registered_client.script_load(_GCRA)
 
     def decision(self, reply: list[int]) -> Decision:
-        allowed, remaining, retry_ms, reset_ms = reply
+        allowed, remaining, retry_ms, reset_ms, which = reply
         return Decision(
             allowed=bool(allowed),
-            limit=self.limit,
+            limit=self.limit if int(which) == 1 else self.organisation_limit,
             remaining=int(remaining),
             retry_after_s=int(retry_ms) / 1000,
             reset_s=int(reset_ms) / 1000,
         )
 
-    def _keys(self, key: str) -> list[str]:
-        return [f"wellstream:{self.namespace}:{key}"]
+    def _keys(self, key: str, organisation: str | None) -> list[str]:
+        keys = [f"wellstream:{self.namespace}:{key}"]
+        if organisation is not None and self.organisation_limit:
+            keys.append(f"wellstream:{self.namespace}:{organisation_key(organisation)}")
+        return keys
 
-    @property
-    def _args(self) -> list[int]:
+    def _args(self, organisation: str | None) -> list[int]:
+        if organisation is not None and self.organisation_limit:
+            return [self.period_ms, self.limit, self.organisation_limit]
         return [self.period_ms, self.limit]
 
 
 def principal_key(name: str) -> str:
     """What an authenticated key's requests are counted under."""
     return f"key:{name}"
+
+
+def organisation_key(organisation: str) -> str:
+    """What the requests of all the keys of ``organisation`` are counted under together."""
+    return f"org:{organisation}"
+
+
+def organisation_of(request: Request) -> str | None:
+    """The authenticated caller's organisation (``runtime.auth`` sets it), else None."""
+    principal = getattr(request.state, "principal", None)
+    return None if principal is None else str(principal.organisation)
 
 
 def client_key(request: Request) -> str:
@@ -132,7 +176,7 @@ def limit_requests(
         decision: Decision | None = getattr(request.state, "rate_limit", None)
         try:
             if decision is None:
-                decision = await limiter.hit(key(request))
+                decision = await limiter.hit(key(request), organisation_of(request))
         except (RedisError, OSError) as exc:
             if not fail_open:
                 raise ApiError(
@@ -151,3 +195,39 @@ def limit_requests(
         response.headers.update(decision.headers())
 
     return dependency
+
+
+RateLimitRequests = Annotated[
+    int,
+    Field(
+        ge=0,
+        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
+    ),
+]
+
+
+class RateLimitedSettings(Settings):
+    """A service limiting each API key to ``rate_limit_requests`` per
+    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis), and each
+    organisation's keys together to ``organisation_limit``."""
+
+    rate_limit_requests: RateLimitRequests = 600
+    rate_limit_organisation_requests: int = Field(
+        default=0,
+        ge=0,
+        description="Requests all the keys of one organisation may make together per "
+        "`rate_limit_period_seconds` (0: ten times `rate_limit_requests`).",
+    )
+    rate_limit_period_seconds: float = Field(
+        default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
+    )
+    rate_limit_fail_open: list[Scope] = Field(
+        default_factory=lambda: list[Scope](["read", "ingest"]),
+        description="Scopes whose routes let requests through, unlimited, while Redis "
+        "(which counts them) is down; routes of the other scopes (admin) answer 503.",
+    )
+
+    @property
+    def organisation_limit(self) -> int:
+        """What an organisation's keys may make together per period."""
+        return self.rate_limit_organisation_requests or 10 * self.rate_limit_requests

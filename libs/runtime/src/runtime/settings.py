@@ -30,10 +30,11 @@ from pydantic_settings import (
 )
 
 from contracts import topics
+from contracts.identifiers import DEFAULT_ORGANISATION
 from runtime.sources import EnvSource, FileSecretsSource, plain_list
 
 PREFIX = "WELLSTREAM_"
-Scope = Literal["read", "ingest", "admin"]
+Scope = Literal["read", "ingest", "admin", "platform"]
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 CaFile = Annotated[FilePath | None, Field(default=None)]
@@ -44,13 +45,6 @@ log = logging.getLogger(__name__)
 Port = Annotated[int, Field(ge=1, le=65535, description="HTTP port of the service.")]
 BatchRecords = Annotated[
     int, Field(ge=1, description="Most records a consumer takes from Kafka in one batch.")
-]
-RateLimitRequests = Annotated[
-    int,
-    Field(
-        ge=0,
-        description="Requests each API key may make per `rate_limit_period_seconds` (0: off).",
-    ),
 ]
 
 
@@ -76,6 +70,9 @@ class ApiKey(BaseModel):
     name: str = Field(min_length=1)
     key: SecretStr
     scopes: list[Scope] = Field(min_length=1)
+    #: The key's organisation; "" (absent) is ``Settings.default_organisation``, which
+    #: ``Settings`` fills in.
+    organisation: str = ""
 
     @field_validator("key")
     @classmethod
@@ -166,8 +163,18 @@ class Settings(BaseSettings):
     port: Port = 8000
     api_keys: list[ApiKey] = Field(
         default_factory=list,
-        description='JSON list of `{"name", "key", "scopes"}`; scopes `read`, `ingest`, '
-        "`admin`; keys of at least 16 characters.",
+        description='JSON list of `{"name", "key", "scopes", "organisation"}`; scopes '
+        "`read`, `ingest`, `admin` (of the key's organisation), `platform` (every "
+        "organisation); keys of at least 16 characters; `organisation` absent: "
+        "`default_organisation`.",
+    )
+    default_organisation: str = Field(
+        default=DEFAULT_ORGANISATION,
+        min_length=1,
+        max_length=128,
+        description="The organisation of an API key or JWT that names none, and of a raw "
+        "record that names none. Records stored before organisations belong to `default`: "
+        "keep it while they do.",
     )
     cors_allowed_origins: list[str] = Field(
         default_factory=list,
@@ -213,6 +220,12 @@ class Settings(BaseSettings):
                 f"{PREFIX}PRODUCER_MAX_REQUEST_BYTES must not exceed "
                 f"{PREFIX}TOPIC_MAX_MESSAGE_BYTES, or the broker refuses what is sent"
             )
+        self.api_keys = [
+            key
+            if key.organisation
+            else key.model_copy(update={"organisation": self.default_organisation})
+            for key in self.api_keys
+        ]
         return self
 
     @classmethod
@@ -226,21 +239,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         files = FileSecretsSource(settings_cls)
         return init_settings, EnvSource(settings_cls), files, dotenv_settings
-
-
-class RateLimitedSettings(Settings):
-    """A service limiting each API key to ``rate_limit_requests`` per
-    ``rate_limit_period_seconds`` (``runtime.ratelimit``, counted in Redis)."""
-
-    rate_limit_requests: RateLimitRequests = 600
-    rate_limit_period_seconds: float = Field(
-        default=60.0, gt=0, description="The window of `rate_limit_requests`, in seconds."
-    )
-    rate_limit_fail_open: list[Scope] = Field(
-        default_factory=lambda: list[Scope](["read", "ingest"]),
-        description="Scopes whose routes let requests through, unlimited, while Redis "
-        "(which counts them) is down; routes of the other scopes (admin) answer 503.",
-    )
 
 
 class ConsumerSettings(Settings):

@@ -96,7 +96,7 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         limit: Limit = settings.page_limit_default,
         cursor_token: Cursor = None,
     ) -> Response:
-        page = await clients.queries().dead_letters(
+        page = await clients.queries(request).dead_letters(
             limit=limit, stage=stage, code=error_code, after=time_after(cursor_token)
         )
         return respond(request, jsonb(page))
@@ -107,12 +107,12 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         responses=error_responses(400, 401, 403, 409, 422, 429, 503),
         summary="Republish chosen dead letters' original messages to the raw topic",
     )
-    async def replay(body: ReplayRequest) -> ReplayResult:
+    async def replay(request: Request, body: ReplayRequest) -> ReplayResult:
         ids = sorted(set(body.ids))
         if len(ids) > settings.replay_max_ids:
             raise invalid("body.ids", f"at most {settings.replay_max_ids} ids per replay")
         broker = clients.publisher()  # 503 while Kafka is away, before any read
-        page = await clients.queries().dead_letters(limit=len(ids), ids=ids)
+        page = await clients.queries(request).dead_letters(limit=len(ids), ids=ids)
         refuse_truncated(page.items)
         try:
             await republish(broker, settings.topic_raw, page.items)

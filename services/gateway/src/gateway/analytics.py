@@ -67,7 +67,7 @@ def stream_volume(stream: Stream, oil: Any, gas: Any, water: Any, liquids: Any) 
 async def well_months(queries: Queries, well_code: str, stream: Stream) -> list[Month]:
     """The well's months (the series' monthly sums) with the stream's volume."""
     params = {"code": well_code, "start": EARLIEST, "end": LATEST, "limit": MAX_MONTHS}
-    rows = await queries.ch.rows(sql.series("well", "month", after=False), params)
+    rows = await queries.rows(sql.series("well", "month", after=False), params)
     return [Month(day, stream_volume(stream, *vols), dop) for day, _, dop, *vols in rows]
 
 
@@ -110,7 +110,7 @@ async def type_curve(queries: Queries, p: TypeCurveParams) -> bytes:
         params["wells"] = well_list(p.wells)
     where = sql.selection(**{k: k in params for k in (*chosen, "wells")})
     params |= {"start": EARLIEST, "end": LATEST, "months": p.months}
-    rows = await queries.ch.rows(sql.type_curve(p.stream, where), params)
+    rows = await queries.rows(sql.type_curve(p.stream, where), params)
     items = [
         {"month": month, "wells": wells, "p10": q[0], "p50": q[1], "p90": q[2], "mean": mean}
         for month, wells, q, mean in rows
@@ -123,7 +123,7 @@ async def type_curve(queries: Queries, p: TypeCurveParams) -> bytes:
 async def ranking(queries: Queries, p: RankingParams) -> bytes:
     first, last = bounds(p.start, p.end)
     params = {"start": first, "end": last, "limit": p.limit}
-    rows = await queries.ch.rows(sql.ranking(p.stream, p.by), params)
+    rows = await queries.rows(sql.ranking(p.stream, p.by), params)
     items = [
         {"rank": rank, "code": code, "volume": volume, "share": share(volume, total)}
         for rank, (code, volume, total) in enumerate(rows, start=1)

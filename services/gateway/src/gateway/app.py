@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from gateway import admin, dashboard, export, pipeline, routes, ui, uploads
+from gateway import admin, dashboard, export, pipeline, routes, shares, ui, uploads
 from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.hits import CachedSeries
@@ -80,7 +80,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     clients = Clients(
         cache_ttl=settings.cache_ttl_seconds,
         cache_max_bytes=settings.cache_entry_max_bytes,
-        rate_limit=(settings.rate_limit_requests, settings.rate_limit_period_seconds),
+        rate_limit=(
+            settings.rate_limit_requests,
+            settings.rate_limit_period_seconds,
+            settings.organisation_limit,
+        ),
     )
 
     @asynccontextmanager
@@ -114,6 +118,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(ui.build_router())
     app.include_router(export.build_router(settings, clients))
     app.include_router(admin.build_router(settings, clients))
+    app.include_router(shares.build_router(settings, clients))
     return app
 
 

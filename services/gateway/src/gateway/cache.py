@@ -1,10 +1,15 @@
-"""Cached reads in Redis, tagged with the data generation of their well or field, and
-ETags so a client holding the current body gets 304 without it.
+"""Cached reads in Redis, tagged with the data generation of their well or field and the
+shares generation of their reader, and ETags so a client holding the current body gets
+304 without it.
 
-An entry holds the generation current when it was stored, its ETag and its body; when
-new data lands the writer bumps the generation (``runtime.generations``) and an entry of
-an older generation is never served again. The generation and the entry are read in one
-round trip, and a hit neither touches ClickHouse nor hashes the body again. The TTL only
+An entry is the answer for what one caller may see: its key holds the caller's
+visibility (``visibility.Viewer.tag``: an organisation, or the platform), so callers of two
+organisations never share an entry. It holds the generations current when it was stored
+(its stamp), its ETag and its body; when new data lands the writer bumps the data
+generation, when a share granted to an organisation is made or revoked the gateway bumps
+that organisation's shares generation (``runtime.generations``), and an entry of an
+older stamp is never served again. The generations and the entry are read in one round
+trip, and a hit neither touches ClickHouse nor hashes the body again. The TTL only
 reclaims memory.
 
 Memory stays bounded: keys hold the route and its declared parameters only
@@ -27,6 +32,7 @@ from redis.exceptions import RedisError
 
 from gateway.known import query_key
 from gateway.metrics import CACHE
+from gateway.visibility import Viewer
 from runtime import generations
 
 log = logging.getLogger(__name__)
@@ -47,50 +53,62 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def entry_key(kind: generations.Kind, code: str, request: Request) -> str:
-    """The entry of ``request``: its route (matched already), the canonical code and
-    the route's declared parameters, unambiguously encoded (``known.query_key``)."""
+def entry_key(kind: generations.Kind, code: str, request: Request, viewer: Viewer) -> str:
+    """The entry of ``request`` for ``viewer``: its route (matched already), the canonical
+    code, the route's declared parameters and what the viewer may see, unambiguously
+    encoded (``known.query_key``; an organisation's name may hold any character)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         raise LookupError("a cached read needs its matched route")
     digest = hashlib.blake2b(route.path.encode(), digest_size=16)
     digest.update(b"\n" + query_key(route, request.query_params))
+    digest.update(b"\n" + viewer.tag.encode())
     return f"wellstream:gateway:{kind}:{code}:{digest.hexdigest()}"
 
 
-def pack(generation: int, etag: str, body: bytes) -> bytes:
-    return f"{generation} {etag}\n".encode() + body
+Stamp = str
+"""The generations an entry was stored at: the data's, then the reader's shares'."""
+
+
+def pack(stamp: Stamp, etag: str, body: bytes) -> bytes:
+    return f"{stamp} {etag}\n".encode() + body
 
 
 Entry = tuple[str, bytes]
 """A current entry's ETag and body."""
 
 
-def queue_lookup(pipe: Pipeline, kind: generations.Kind, code: str, request: Request) -> str:
+def queue_lookup(
+    pipe: Pipeline, kind: generations.Kind, code: str, request: Request, viewer: Viewer
+) -> str:
     """Queue on ``pipe`` the reads ``current`` takes: the generation of ``kind``'s
-    ``code``, then the entry of ``request``. Returns the entry's key."""
-    key = entry_key(kind, code, request)
+    ``code``, the shares generation of ``viewer``, then the entry of ``request`` for
+    ``viewer``. Returns the entry's key."""
+    key = entry_key(kind, code, request, viewer)
     pipe.get(generations.key(kind, code))
+    pipe.get(generations.shares_key(viewer.tag))
     pipe.get(key)
     return key
 
 
-def unpack(stored: bytes | None, generation: int) -> Entry | None:
-    """The ETag and body of an entry stored at ``generation``; None for any other."""
+def unpack(stored: bytes | None, stamp: Stamp) -> Entry | None:
+    """The ETag and body of an entry stored at ``stamp``; None for any other."""
     if stored is None:
         return None
     head, _, body = stored.partition(b"\n")
     tagged, _, etag = head.decode("ascii", "replace").partition(" ")
-    if tagged != str(generation) or not etag:
+    if tagged != stamp or not etag:
         return None
     return etag, body
 
 
-def current(generation: bytes | None, stored: bytes | None) -> tuple[int, Entry | None]:
-    """The generation the replies of ``queue_lookup`` name, and the entry when it was
-    stored at that generation."""
-    number = int(generation or 0)
-    return number, unpack(stored, number)
+def current(
+    generation: bytes | None, shares: bytes | None, stored: bytes | None
+) -> tuple[Stamp, Entry | None]:
+    """The stamp the replies of ``queue_lookup`` name, and the entry when it was stored
+    at that stamp."""
+    stamp = f"{int(generation or 0)}.{(shares or b'-').decode('ascii', 'replace')}"
+    return stamp, unpack(stored, stamp)
 
 
 def hit(request: Request, entry: Entry) -> Response:
@@ -127,15 +145,16 @@ class Cache:
         request: Request,
         kind: generations.Kind,
         code: str,
+        viewer: Viewer,
         produce: Callable[[], Awaitable[bytes]],
     ) -> Response:
         """The cached body when current, else ``produce()`` stored for next time. Redis
         trouble degrades to uncached reads rather than failing them."""
-        generation: int | None = None
+        generation: Stamp | None = None
         entry: Entry | None = None
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                key = queue_lookup(pipe, kind, code, request)
+                key = queue_lookup(pipe, kind, code, request, viewer)
                 generation, entry = current(*await pipe.execute())
         except RedisError as exc:
             log.warning("cache unavailable: %s", exc)

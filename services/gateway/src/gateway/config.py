@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from runtime.settings import RateLimitedSettings, RateLimitRequests
+from runtime.ratelimit import RateLimitedSettings, RateLimitRequests
 
 
 class GatewaySettings(RateLimitedSettings):
@@ -114,6 +114,10 @@ class GatewaySettings(RateLimitedSettings):
     jwt_scope_claim: str = Field(
         default="scope",
         description="Claim holding the scopes (space-separated string or list).",
+    )
+    jwt_organisation_claim: str = Field(
+        default="org",
+        description="Claim naming the token's organisation (absent: `default_organisation`).",
     )
 
     @field_validator("jwt_jwks_url")

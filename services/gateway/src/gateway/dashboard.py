@@ -46,12 +46,12 @@ async def well_records(
     after = record_after(page.cursor)
 
     async def produce() -> bytes:
-        reads = PanelReads(clients.client())
+        reads = PanelReads(clients.queries(request))
         found = await reads.record_history(well_code, limit=page.limit, after=after)
         if (
             not found.items
             and after is None
-            and not await clients.queries().exists("well", well_code)
+            and not await clients.queries(request).exists("well", well_code)
         ):
             raise unknown(RECORDS, well_code)
         return jsonb(found)
@@ -71,9 +71,9 @@ async def field_contributions(
     the whole history one by one, the others summed in one series."""
 
     async def produce() -> bytes:
-        reads = PanelReads(clients.client())
+        reads = PanelReads(clients.queries(request))
         found = await reads.contributions(field_code, stream, granularity, top)
-        if not found.series and not await clients.queries().exists("field", field_code):
+        if not found.series and not await clients.queries(request).exists("field", field_code):
             raise unknown(CONTRIBUTIONS, field_code)
         return jsonb(found)
 
@@ -87,7 +87,9 @@ async def dead_letter_reasons(
 ) -> Response:
     """Counts only, no payloads: the overview shows them to every reader."""
     since = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
-    return respond(request, jsonb(await PanelReads(clients.client()).dead_letter_reasons(since)))
+    return respond(
+        request, jsonb(await PanelReads(clients.queries(request)).dead_letter_reasons(since))
+    )
 
 
 def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:

@@ -1,14 +1,18 @@
 """Clients the lifespan builds and the routes use."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.cache import Cache
 from gateway.queries import Queries
+from gateway.visibility import GRANTS, Grant, Viewer
+from runtime import generations
+from runtime.auth import Principal, principal_of
 from runtime.clickhouse import ClickHouse
 from runtime.errors import RETRY_AFTER, ApiError
 from runtime.ratelimit import RateLimiter
@@ -32,28 +36,60 @@ class Clients:
     redis: Redis | None = None
     broker: KafkaBroker | None = None
     exports: "Exports | None" = None
-    rate_limit: tuple[int, float] = (0, 60.0)
+    #: Requests per key, the period in seconds, requests per organisation.
+    rate_limit: tuple[int, float, int] = (0, 60.0, 0)
     _limiter: RateLimiter | None = field(default=None, init=False)
     _turn: int = field(default=0, init=False)
+    #: Each reader's shares and the generation they were read at (``granted``).
+    _grants: dict[str, tuple[bytes, tuple[Grant, ...]]] = field(default_factory=dict, init=False)
 
     def _ch(self) -> ClickHouse:
         if not self.pool:
             raise ApiError(503, "the gateway is starting")
         return self.pool[0]
 
+    def clickhouse(self) -> ClickHouse:
+        """The first client of the pool: the shares' reads and changes."""
+        return self._ch()
+
     def exporter(self) -> "Exports":
         if self.exports is None:
             raise ApiError(503, "the gateway is starting")
         return self.exports
 
-    def client(self) -> ClickHouse:
-        """The next client of the pool, so concurrent requests run in parallel."""
+    def queries(self, request: Request) -> Queries:
+        """The reads of the caller of ``request`` (``viewer_of``), on the next client of
+        the pool, so concurrent requests run in parallel."""
+        viewer = viewer_of(request)
         self._ch()  # the same 503 before the lifespan fills the pool
         self._turn = (self._turn + 1) % len(self.pool)
-        return self.pool[self._turn]
+        return Queries(self.pool[self._turn], viewer, self.granted)
 
-    def queries(self) -> Queries:
-        return Queries(self.client())
+    async def granted(self, viewer: Viewer) -> Viewer:
+        """``viewer`` with the shares granted to it. Kept per reader while its shares
+        generation in Redis stays (``gateway.shares`` changes it around every change, so
+        every replica sees a change at once); read from ClickHouse when it moved, and on
+        every read without Redis."""
+        if viewer.platform:
+            return viewer
+        generation = await self._shares_generation(viewer)
+        known = self._grants.get(viewer.tag)
+        if generation is not None and known is not None and known[0] == generation:
+            return replace(viewer, grants=known[1])
+        rows = await self._ch().rows(GRANTS, {"viewer": viewer.organisation})
+        grants = tuple((owner, kind, code, first, last) for owner, kind, code, first, last in rows)
+        if generation is not None:
+            self._grants[viewer.tag] = (generation, grants)
+        return replace(viewer, grants=grants)
+
+    async def _shares_generation(self, viewer: Viewer) -> bytes | None:
+        if self.redis is None:
+            return None
+        try:
+            found = await self.redis.get(generations.shares_key(viewer.tag))
+        except (RedisError, OSError):
+            return None
+        return found.encode() if isinstance(found, str) else found or b"-"
 
     def cache(self) -> Cache | None:
         if self.redis is None or self.cache_ttl <= 0:
@@ -61,12 +97,16 @@ class Clients:
         return Cache(self.redis, self.cache_ttl, self.cache_max_bytes)
 
     def limiter(self) -> RateLimiter | None:
-        limit, period = self.rate_limit
+        limit, period, organisation_limit = self.rate_limit
         if self.redis is None or limit <= 0:
             return None
         if self._limiter is None:
             self._limiter = RateLimiter(
-                self.redis, limit=limit, period_s=period, namespace="gateway"
+                self.redis,
+                limit=limit,
+                period_s=period,
+                namespace="gateway",
+                organisation_limit=organisation_limit,
             )
         return self._limiter
 
@@ -84,6 +124,16 @@ class Clients:
         """Readiness: the request path works. Redis (cache, rate limits) and Kafka
         (replay only) are optional: reads go on without them."""
         await self._ch().ping()
+
+
+def viewer(principal: Principal) -> Viewer:
+    return Viewer(principal.organisation, principal.platform)
+
+
+def viewer_of(request: Request) -> Viewer:
+    """What the caller of ``request`` may see: its organisation's, or everything for the
+    platform."""
+    return viewer(principal_of(request))
 
 
 def app_clients(request: Request) -> Clients:

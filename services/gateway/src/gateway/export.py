@@ -30,9 +30,10 @@ from fastapi.responses import StreamingResponse
 
 from gateway.cache import extra_headers
 from gateway.config import GatewaySettings
-from gateway.deps import Clients
+from gateway.deps import Clients, viewer_of
 from gateway.metrics import EXPORTED_ROWS
 from gateway.params import CodeFilter, From, To, bounds, guard
+from gateway.visibility import narrowed, visible
 from runtime.errors import RETRY_AFTER, ApiError, error_responses
 from runtime.ratelimit import client_key
 
@@ -51,8 +52,7 @@ SELECT well_code, field_code, period, period_type, period_start, data_source, {c
 FROM (
     SELECT well_code, field_code, period, period_type, period_start, data_source,
            argMax(({values}), version) AS t
-    FROM production
-    WHERE {where}
+    {production} AND {where}
     GROUP BY record_id, well_code, field_code, period, period_type, period_start, data_source
 )
 ORDER BY well_code, period_start, field_code, data_source
@@ -68,7 +68,9 @@ def export_sql(*, well: bool, field: bool) -> str:
     columns = ", ".join(f"t.{i} AS {name}" for i, name in enumerate(_VALUES, start=1))
     # CSV has no lists: flags travel as one '|'-separated text in both formats
     values = ", ".join("arrayStringConcat(flags, '|')" if v == "flags" else v for v in _VALUES)
-    return _EXPORT.format(columns=columns, values=values, where=" AND ".join(where))
+    return _EXPORT.format(
+        columns=columns, values=values, where=" AND ".join(where), production=visible("production")
+    )
 
 
 class _Sink(io.RawIOBase):
@@ -256,12 +258,13 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         """One row per natural key at its latest version, ordered by well and period.
         Streamed block by block; a 10M-row export never sits whole in memory."""
         first, last = bounds(start, end)
-        params: dict[str, Any] = {"start": first, "end": last}
+        viewer = await clients.granted(viewer_of(request))
+        params: dict[str, Any] = {"start": first, "end": last, **viewer.params()}
         if well_code:
             params["well"] = well_code
         if field_code:
             params["field"] = field_code
-        query = export_sql(well=bool(well_code), field=bool(field_code))
+        query = narrowed(export_sql(well=bool(well_code), field=bool(field_code)), viewer)
         exports = clients.exporter()
         release = exports.claim(client_key(request))
         limits = {

@@ -5,9 +5,10 @@ dependencies, parameter validation): the request was valid when the entry was st
 and its key holds the route, the code and the parameters the route declares. So a GET
 of a route ``routes.ROUTES`` declares ``early`` (a well's or field's series), with a
 known API key that has the routes' scope and only parameters the route declares
-(``gateway.known``; the app answers any other 400), is counted against its rate limit
-and looked up in one Redis round trip (the rate limit, the generation and the entry
-together), and a current entry is answered by ``cache.hit``, as ``Cache.read_through``
+(``gateway.known``; the app answers any other 400), is counted against its key's and
+its organisation's rate limits and looked up in one Redis round trip (the rate limits,
+the generations and the entry of what the key's organisation may see, together), and a
+current entry is answered by ``cache.hit``, as ``Cache.read_through``
 answers it: same body, ETag, 304 and headers.
 
 Anything else goes on to the app unchanged: another token (a JWT), a key without the
@@ -31,10 +32,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from contracts.identifiers import canonical_code
 from gateway import routes
 from gateway.cache import current, hit, queue_lookup
-from gateway.deps import Clients
+from gateway.deps import Clients, viewer
 from gateway.known import api_routes, unknown
 from gateway.params import MAX_CODE_LENGTH
-from runtime.auth import KeyRing, grants, presented_key
+from runtime.auth import KeyRing, Principal, grants, presented_key
 from runtime.ratelimit import RateLimiter, principal_key
 
 #: Each early route's path as the router matches it (the code may hold slashes), with
@@ -71,11 +72,12 @@ class CachedSeries:
         key = self._keys.lookup(token) if token else None
         if key is None or not grants(key.scopes, routes.SCOPE):
             return None  # another kind of token, or none: the app decides
+        principal = Principal.of(key)
         route = self._route(scope, path)
         if route is None or unknown(route, request.query_params):
             return None  # the app answers 400 naming the parameters
         scope["route"] = route  # the entry's key, and the metrics, name it
-        replies = await self._lookup(request, principal_key(key.name), at, code)
+        replies = await self._lookup(request, principal, at, code)
         if replies is None:
             return None
         _, entry = current(*replies)
@@ -84,19 +86,20 @@ class CachedSeries:
         return hit(request, entry)
 
     async def _lookup(
-        self, request: Request, counter: str, at: routes.Cached, code: str
+        self, request: Request, principal: Principal, at: routes.Cached, code: str
     ) -> list[Any] | None:
-        """Count the request and read the generation and entry, in one round trip. The
-        generation and entry replies, or None when the request goes to the app: Redis
-        trouble, or refused by the rate limit (it carries the decision)."""
+        """Count the request (for its key and its organisation) and read the generations
+        and the entry for what the caller may see, in one round trip. The generation and
+        entry replies, or None when the request goes to the app: Redis trouble, or
+        refused by the rate limit (it carries the decision)."""
         redis, limiter = self._clients.redis, self._clients.limiter()
         if redis is None:
             return None
         try:
             async with redis.pipeline(transaction=False) as pipe:
                 if limiter is not None:
-                    limiter.queue(pipe, counter)
-                queue_lookup(pipe, at.kind, code, request)
+                    limiter.queue(pipe, principal_key(principal.name), principal.organisation)
+                queue_lookup(pipe, at.kind, code, request, viewer(principal))
                 replies: list[Any] = await pipe.execute()
         except NoScriptError:
             await self._reload(limiter)

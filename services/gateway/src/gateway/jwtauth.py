@@ -21,7 +21,7 @@ from runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-SCOPES = frozenset({"read", "ingest", "admin"})
+SCOPES = frozenset({"read", "ingest", "admin", "platform"})
 
 
 def scopes_of(claim: Any) -> frozenset[str]:
@@ -43,6 +43,8 @@ class JwtAuthenticator:
         self._audience = settings.jwt_audience
         self._issuer = settings.jwt_issuer
         self._claim = settings.jwt_scope_claim
+        self._organisation_claim = settings.jwt_organisation_claim
+        self._default_organisation = settings.default_organisation
 
     async def _key(self, token: str) -> Any:
         if self._secret is not None:
@@ -80,7 +82,11 @@ class JwtAuthenticator:
         except Exception as exc:  # any token that does not verify, however malformed: 401
             log.info("bearer token rejected: %s", type(exc).__name__)
             return None
-        return Principal(str(claims.get("sub", "jwt")), scopes_of(claims.get(self._claim)))
+        organisation = claims.get(self._organisation_claim)
+        if not isinstance(organisation, str) or not organisation:
+            organisation = self._default_organisation
+        name, scopes = str(claims.get("sub", "jwt")), scopes_of(claims.get(self._claim))
+        return Principal(name, scopes, organisation)
 
 
 def authenticators(settings: GatewaySettings) -> tuple[JwtAuthenticator, ...]:

@@ -1,7 +1,8 @@
 """The dashboard's reads (``gateway.dashboard``), SQL first like ``gateway.queries``:
 each method runs one query and returns a model of ``gateway.panels``. Their SQL is here,
 built on ``gateway.sql``'s fragments (each well's periods, the buckets), under the same
-rules: bound parameters only, no FINAL, the latest version of each record."""
+rules: bound parameters only, no FINAL, the latest version of each record, the reader's
+records only (``visibility.visible``)."""
 
 from datetime import date, datetime
 from typing import Any, Final
@@ -18,25 +19,27 @@ from gateway.panels import (
     RecordVersion,
 )
 from gateway.periods import Granularity
-from gateway.queries import EARLIEST, LATEST
-from runtime.clickhouse import ClickHouse
+from gateway.queries import EARLIEST, LATEST, Queries
+from gateway.visibility import visible
+
+#: ``visibility.visible`` of the audit history, in a template formatted once more.
+HISTORY: Final = visible("production_history").replace("{", "{{").replace("}", "}}")
 
 # Every version of each record of a well, newest first, as the audit history keeps them
 # (a replayed insert of the same version is read once).
-RECORD_HISTORY = """
+RECORD_HISTORY = f"""
 SELECT record_id, any(period), any(field_code), any(data_source), min(period_start) AS start,
        arrayReverseSort(x -> x.1, groupArray(
            (version, revision, ingested_at, flags, days_on_production,
             oil_bbl, gas_mcf, water_bbl, liquids_bbl))) AS versions
 FROM (
-    SELECT * FROM production_history
-    WHERE well_code = {{code:String}}
+    SELECT * {HISTORY} AND well_code = {{{{code:String}}}}
     LIMIT 1 BY record_id, version
 )
 GROUP BY record_id
-{after}
+{{after}}
 ORDER BY start, record_id
-LIMIT {{limit:UInt32}}
+LIMIT {{{{limit:UInt32}}}}
 """
 
 # One stream of a field per well and bucket, its ``top`` wells by volume each on its
@@ -63,11 +66,13 @@ ORDER BY code = '', code, bucket
 
 # Dead letters per day and rejection code since ``since`` (a letter with several codes
 # counts under each).
-DEAD_LETTER_REASONS = """
+DEAD_LETTER_REASONS = f"""
 SELECT toDate(failed_at) AS day, code, uniqExact(id)
-FROM dead_letters
+FROM (
+    SELECT id, failed_at, error_codes {visible("dead_letters")}
+    AND failed_at >= {{since:DateTime64(3, 'UTC')}}
+)
 ARRAY JOIN if(empty(error_codes), ['unknown'], error_codes) AS code
-WHERE failed_at >= {since:DateTime64(3, 'UTC')}
 GROUP BY day, code
 ORDER BY day, code
 """
@@ -93,8 +98,11 @@ def contributions_sql(stream: str, granularity: Granularity) -> str:
 
 
 class PanelReads:
-    def __init__(self, ch: ClickHouse) -> None:
-        self._ch = ch
+    """The dashboard's reads of one reader, through its ``Queries`` (the reader's
+    visibility bound to each)."""
+
+    def __init__(self, queries: Queries) -> None:
+        self._ch = queries
 
     async def record_history(
         self, well_code: str, *, limit: int, after: tuple[date, str] | None

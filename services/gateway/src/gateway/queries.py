@@ -1,6 +1,7 @@
 """Reads, SQL first: each method runs one parameterized query (``gateway.sql``) and
 returns a response model."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -25,6 +26,7 @@ from gateway.models import (
 )
 from gateway.periods import Granularity
 from gateway.sql import Scope
+from gateway.visibility import Viewer, narrowed
 from runtime.clickhouse import ClickHouse
 
 EARLIEST = date(1900, 1, 1)  # the range of ClickHouse's Date32
@@ -155,13 +157,25 @@ class SeriesQuery:
 
 
 class Queries:
-    def __init__(self, ch: ClickHouse) -> None:
-        self._ch = ch
+    """The reads of one reader: every query runs through ``rows``, with the reader's
+    visibility bound (``visibility.visible``), its shares read once (``granted``)."""
 
-    @property
-    def ch(self) -> ClickHouse:
-        """The client these reads run on (the analytics' reads run on it too)."""
-        return self._ch
+    def __init__(
+        self,
+        ch: ClickHouse,
+        viewer: Viewer,
+        granted: Callable[[Viewer], Awaitable[Viewer]] | None = None,
+    ) -> None:
+        self._ch = ch
+        self._viewer = viewer
+        self._granted = granted
+
+    async def rows(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """``query``'s rows as this reader sees them."""
+        if self._granted is not None:
+            self._viewer, self._granted = await self._granted(self._viewer), None
+        viewer = self._viewer
+        return await self._ch.rows(narrowed(query, viewer), {**(params or {}), **viewer.params()})
 
     async def series(self, q: SeriesQuery) -> SeriesPage:
         """One page of the series; ``next_cursor`` holds its last key when more follow."""
@@ -173,7 +187,7 @@ class Queries:
         if q.cumulative:  # every period counts in the totals; those from `start` are listed
             params["start"], params["shown_from"] = EARLIEST, q.start
             query = sql.series_cumulative(q.scope, q.granularity, after=bool(q.after))
-        rows = await self._ch.rows(query, params)
+        rows = await self.rows(query, params)
         page = rows[: q.limit]
         more = len(rows) > q.limit
         token = cursor.encode([page[-1][0].isoformat(), page[-1][1]]) if more else None
@@ -181,12 +195,12 @@ class Queries:
 
     async def _summary(self, scope: Scope, code: str) -> tuple[ProductionPoint | None, Totals]:
         params = {"code": code, "start": EARLIEST, "end": LATEST}
-        (last, *sums, count), *_ = await self._ch.rows(sql.summary(scope), params)
+        (last, *sums, count), *_ = await self.rows(sql.summary(scope), params)
         latest = point(last[0], last[1], tuple(last[2:])) if count else None
         return latest, totals(tuple(sums))
 
     async def exists(self, scope: Scope, code: str) -> bool:
-        (found,), *_ = await self._ch.rows(sql.exists(scope), {"code": code})
+        (found,), *_ = await self.rows(sql.exists(scope), {"code": code})
         return bool(found)
 
     async def wells(self, *, limit: int, after: str | None, **filters: str | None) -> WellPage:
@@ -194,14 +208,14 @@ class Queries:
         params: dict[str, Any] = {"limit": limit + 1, "after": after, **filters}
         kept = frozenset(name for name, value in filters.items() if value)
         query = sql.wells(one=False, after=after is not None, filters=kept)
-        rows = await self._ch.rows(query, {k: v for k, v in params.items() if v is not None})
+        rows = await self.rows(query, {k: v for k, v in params.items() if v is not None})
         items = [well_summary(row) for row in rows[:limit]]
         token = cursor.encode([items[-1].well_code]) if len(rows) > limit else None
         return WellPage(items=items, next_cursor=token)
 
     async def well(self, well_code: str) -> WellDetail | None:
         query = sql.wells(one=True, after=False)
-        rows = await self._ch.rows(query, {"code": well_code, "limit": 1})
+        rows = await self.rows(query, {"code": well_code, "limit": 1})
         if not rows:
             return None
         latest, cumulative = await self._summary("well", well_code)
@@ -209,7 +223,7 @@ class Queries:
         return WellDetail(**summary, latest=latest, cumulative=cumulative)
 
     async def field(self, field_code: str) -> FieldDetail | None:
-        (name, wells, first, last), *_ = await self._ch.rows(sql.FIELD, {"code": field_code})
+        (name, wells, first, last), *_ = await self.rows(sql.FIELD, {"code": field_code})
         if not wells:
             return None
         latest, cumulative = await self._summary("field", field_code)
@@ -224,8 +238,8 @@ class Queries:
         )
 
     async def stats(self) -> Stats:
-        (records, wells, fields, first, last, ingest), *_ = await self._ch.rows(sql.STATS)
-        (dead,), *_ = await self._ch.rows(sql.DEAD_LETTERS_COUNT)
+        (records, wells, fields, first, last, ingest), *_ = await self.rows(sql.STATS)
+        (dead,), *_ = await self.rows(sql.DEAD_LETTERS_COUNT)
         return Stats(
             records=records,
             wells=wells,
@@ -250,7 +264,7 @@ class Queries:
         query = sql.dead_letters(
             ids=bool(ids), stage=bool(stage), code=bool(code), after=after is not None
         )
-        rows = await self._ch.rows(query, {k: v for k, v in params.items() if v is not None})
+        rows = await self.rows(query, {k: v for k, v in params.items() if v is not None})
         items = [dead_letter(row) for row in rows[:limit]]
         token = None
         if len(rows) > limit:

@@ -17,7 +17,7 @@ from gateway import analytics
 from gateway.analytics import DeclineParams, RankingParams, TypeCurveParams
 from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
-from gateway.deps import AppClients, Clients
+from gateway.deps import AppClients, Clients, viewer_of
 from gateway.models import FieldDetail, ProductionSeries, Stats, WellDetail, WellPage
 from gateway.params import (
     Code,
@@ -82,7 +82,7 @@ async def answer(
     cache = clients.cache()
     if cache is None:
         return respond(request, await produce())
-    return await cache.read_through(request, at.kind, code, produce)
+    return await cache.read_through(request, at.kind, code, viewer_of(request), produce)
 
 
 async def detail(
@@ -93,7 +93,7 @@ async def detail(
     fetch: Callable[[Queries, str], Awaitable[BaseModel | None]],
 ) -> Response:
     async def produce() -> bytes:
-        found = await fetch(clients.queries(), code)
+        found = await fetch(clients.queries(request), code)
         if found is None:
             raise unknown(at, code)
         return jsonb(found)
@@ -114,7 +114,7 @@ async def series(
         query = SeriesQuery(
             scope, code, first, last, window.granularity, page.limit, after, window.cumulative
         )
-        queries = clients.queries()
+        queries = clients.queries(request)
         result = await queries.series(query)
         if not result.items and after is None and not await queries.exists(scope, code):
             raise unknown(at, code)
@@ -131,7 +131,7 @@ async def list_wells(
     with records of that operator or basin. Pages are keyed on the well code, so wells
     inserted meanwhile never shift or repeat a page."""
     after = text_after(page.cursor)
-    found = await clients.queries().wells(
+    found = await clients.queries(request).wells(
         limit=page.limit,
         after=after,
         q=filters.q,
@@ -176,7 +176,7 @@ async def well_decline(
     """An Arps decline curve fitted to the well's monthly rates, its EUR and forecast."""
 
     async def produce() -> bytes:
-        found = await analytics.decline(clients.queries(), well_code, params)
+        found = await analytics.decline(clients.queries(request), well_code, params)
         if found is None:
             raise unknown(DECLINE, well_code)
         return found
@@ -191,7 +191,7 @@ async def type_curves(
     case), P50, P90 and mean of the monthly volumes, with the wells behind each month."""
 
     async def produce() -> bytes:
-        return await analytics.type_curve(clients.queries(), params)
+        return await analytics.type_curve(clients.queries(request), params)
 
     return await answer(request, clients, TYPE_CURVES, "", produce)
 
@@ -202,13 +202,13 @@ async def rankings(
     """Top wells, fields or operators by volume over the period, with their share."""
 
     async def produce() -> bytes:
-        return await analytics.ranking(clients.queries(), params)
+        return await analytics.ranking(clients.queries(request), params)
 
     return await answer(request, clients, RANKINGS, "", produce)
 
 
 async def stats(request: Request, clients: AppClients) -> Response:
-    return respond(request, jsonb(await clients.queries().stats()))
+    return respond(request, jsonb(await clients.queries(request).stats()))
 
 
 CACHED_STATUSES: Final = (304, 400, 401, 403, 404, 422, 429, 503)

@@ -10,6 +10,10 @@ from typing import Final, Literal
 
 from contracts.units import MCF_PER_BOE
 from gateway.periods import Granularity
+from gateway.visibility import visible
+
+#: ``visibility.visible`` (the reader's records only), in a template formatted once more.
+PRODUCTION: Final = visible("production").replace("{", "{{").replace("}", "}}")
 
 Scope = Literal["well", "field"]
 
@@ -22,7 +26,7 @@ BUCKETS: Final[dict[Granularity, tuple[str, str]]] = {
 
 #: A record's natural key, which ``record_id`` hashes (``contracts.identifiers``; the
 #: period's text is its start and type): the same groups as by the id, for less work.
-NATURAL_KEY: Final = "well_code, field_code, period_start, period_type, data_source"
+NATURAL_KEY: Final = "well_code, field_code, period_start, period_type, data_source, organisation"
 VALUES: Final = "days_on_production, oil_bbl, gas_mcf, water_bbl, liquids_bbl"
 
 # ``where`` selects the records (a well, a field, a selection of wells); ``keys`` adds
@@ -31,8 +35,7 @@ VALUES: Final = "days_on_production, oil_bbl, gas_mcf, water_bbl, liquids_bbl"
 LATEST = f"""
 SELECT well_code, period_start, period_type{{keys}},
        argMax(tuple({{values}}), version) AS v
-FROM production
-WHERE {{where}} AND period_start BETWEEN {{{{start:Date32}}}} AND {{{{end:Date32}}}}
+{PRODUCTION} AND {{where}} AND period_start BETWEEN {{{{start:Date32}}}} AND {{{{end:Date32}}}}
 GROUP BY {NATURAL_KEY}
 """
 
@@ -74,8 +77,7 @@ SELECT well_code,
        arraySort(groupUniqArrayIf(field_code, field_code != '')) AS field_codes,
        argMax(operator, ingested_at), argMax(well_status, ingested_at),
        min(period_start), max(period_start)
-FROM production
-WHERE {where}
+{production} AND {where}
 GROUP BY well_code
 {having}
 ORDER BY well_code
@@ -88,26 +90,24 @@ WELL_SEARCH = (
     " OR positionCaseInsensitiveUTF8(ifNull(well_reference, ''), {q:String}) > 0)"
 )
 
-FIELD = """
+FIELD = f"""
 SELECT argMax(field_name, ingested_at), uniqExact(well_code), min(period_start), max(period_start)
-FROM production
-WHERE field_code = {code:String}
+{visible("production")} AND field_code = {{code:String}}
 """
 
-STATS = """
+STATS = f"""
 SELECT uniqExact(record_id), uniqExact(well_code), uniqExactIf(field_code, field_code != ''),
        minOrNull(period_start), maxOrNull(period_start), maxOrNull(ingested_at)
-FROM production
+{visible("production")}
 """
 
-DEAD_LETTERS_COUNT = "SELECT uniqExact(id) FROM dead_letters"
-EXISTS = "SELECT count() FROM (SELECT 1 FROM production WHERE {column} = {{code:String}} LIMIT 1)"
+DEAD_LETTERS_COUNT = f"SELECT uniqExact(id) {visible('dead_letters')}"
+EXISTS = f"SELECT count() FROM (SELECT 1 {PRODUCTION} AND {{column}} = {{{{code:String}}}} LIMIT 1)"
 
 DEAD_LETTERS = """
 SELECT id, stage, errors, source_topic, source_partition, source_offset, line, failed_at,
        payload, payload_base64, accepted_at_ms, payload_truncated
-FROM dead_letters
-WHERE {where}
+{dead_letters} AND {where}
 ORDER BY failed_at DESC, id DESC
 LIMIT 1 BY id
 LIMIT {{limit:UInt32}}
@@ -151,7 +151,7 @@ def wells(*, one: bool, after: bool, filters: frozenset[str] = frozenset()) -> s
     where += [WELL_SEARCH] if "q" in filters else []
     where += [f"{c} = {{{c}:String}}" for c in ("operator", "basin") if c in filters]
     having = "HAVING has(field_codes, {field:String})" if "field" in filters else ""
-    return WELLS.format(where=" AND ".join(where), having=having)
+    return WELLS.format(where=" AND ".join(where), having=having, production=visible("production"))
 
 
 def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
@@ -164,7 +164,7 @@ def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
         where.append("has(error_codes, {code:String})")
     if after:
         where.append("(failed_at, id) < ({after_at:DateTime64(3, 'UTC')}, {after_id:String})")
-    return DEAD_LETTERS.format(where=" AND ".join(where))
+    return DEAD_LETTERS.format(where=" AND ".join(where), dead_letters=visible("dead_letters"))
 
 
 # Analytics (docs/analytics.md). Each reads the records through ``LATEST``.

@@ -113,6 +113,7 @@ def _dependencies(settings: IngestorSettings, redis_client: Any) -> list[Any]:
             limit=settings.rate_limit_requests,
             period_s=settings.rate_limit_period_seconds,
             namespace="ingestor",
+            organisation_limit=settings.organisation_limit,
         )
         fail_open = "ingest" in settings.rate_limit_fail_open
         deps.append(Depends(limit_requests(limiter, fail_open=fail_open)))

@@ -5,7 +5,8 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ingestor.limits import Limits
-from runtime.settings import Port, RateLimitedSettings, RateLimitRequests, renamed
+from runtime.ratelimit import RateLimitedSettings, RateLimitRequests
+from runtime.settings import Port, renamed
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
 #: aiokafka's default ``max_request_size``: the producers' unless configured otherwise.

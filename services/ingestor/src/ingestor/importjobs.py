@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 
 from ingestor.config import IngestorSettings
 from ingestor.imports import ExternalApi, next_page, page_items, page_records
-from ingestor.jobs import Background, JobStatus, JobStore, now
+from ingestor.jobs import Background, JobStatus, JobStore, now, owner_of
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
-from ingestor.quotas import Lease, Quota, key_name
+from ingestor.quotas import Lease, Quota
+from runtime.auth import principal_of
 from runtime.context import request_id_var
 from runtime.errors import ApiError, error_responses
 
@@ -80,7 +81,9 @@ class Importer:
                 body = await self.api.page(page, size, params)
                 records = page_records(body)
                 items = await asyncio.to_thread(page_items, records, seen + 1, self.settings.limits)
-                done = await self.publisher.publish_all([items], job_id)
+                done = await self.publisher.publish_all(
+                    [items], job_id, organisation=owner_of(job, self.settings.default_organisation)
+                )
                 tally.add(done)
                 seen += len(records)
                 page = next_page(body, page, size, len(records)) or 0
@@ -103,23 +106,23 @@ class Importer:
             lease.release()
             await self.store.update(job_id, {"status": "done", "finished_at": now()})
 
-    async def start(self, request: ImportRequest, key: str) -> str:
+    async def start(self, request: ImportRequest, key: str, organisation: str) -> str:
         if self.api is None:
             raise ApiError(503, "imports are not configured: set WELLSTREAM_API_BASE_URL")
-        lease = self.quota.acquire(key)
+        lease = self.quota.acquire(key, organisation)
         try:
-            job_id = await self._job(request)
+            job_id = await self._job(request, organisation)
         except BaseException:
             lease.release()
             raise
         self.background.start(self.run(job_id, lease), f"import-{job_id}")
         return job_id
 
-    async def _job(self, request: ImportRequest) -> str:
+    async def _job(self, request: ImportRequest, organisation: str) -> str:
         """The import to run: a new one, or a failed (or abandoned) one resumed."""
         if request.resume is not None:
             job_id = request.resume
-            await self._claim(job_id)
+            await self._claim(job_id, organisation)
         else:
             job_id = await self.store.create(
                 {
@@ -128,15 +131,17 @@ class Importer:
                     "page_size": request.page_size or self.settings.import_page_size,
                     "next_page": request.start_page,
                     "request_id": request_id_var.get(),
+                    "organisation": organisation,
                 }
             )
         return job_id
 
-    async def _claim(self, job_id: str) -> None:
+    async def _claim(self, job_id: str, organisation: str) -> None:
         """Take over a failed import, or a running one whose runner went silent (its
-        replica died): atomically, so two resumes never run the same import twice."""
+        replica died): atomically, so two resumes never run the same import twice. Only
+        its organisation resumes it."""
         job = await self.store.get(job_id)
-        if job is None:
+        if job is None or owner_of(job, self.settings.default_organisation) != organisation:
             raise ApiError(404, f"no import {job_id!r}")
         silent = time.time() - datetime.fromisoformat(job["updated_at"]).timestamp()
         stale = job["status"] == "running" and silent > self.settings.import_stale_seconds
@@ -172,7 +177,8 @@ def imports_router(importer: Importer) -> APIRouter:
     )
     async def post_import(body: ImportRequest, request: Request) -> ImportStatus:
         """Starts (or, with ``resume``, continues) an import in the background."""
-        job_id = await importer.start(body, key_name(request))
+        principal = principal_of(request)
+        job_id = await importer.start(body, principal.name, principal.organisation)
         job = await importer.store.get(job_id)
         assert job is not None
         return status_of(job)

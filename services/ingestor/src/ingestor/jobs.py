@@ -147,3 +147,9 @@ class JobStatus(BaseModel):
     created_at: str
     updated_at: str
     finished_at: str | None = None
+
+
+def owner_of(job: dict[str, Any] | None, default_organisation: str) -> str:
+    """The organisation a job publishes for: its poster's (a job stored before jobs had
+    owners: the default organisation)."""
+    return str((job or {}).get("organisation") or default_organisation)

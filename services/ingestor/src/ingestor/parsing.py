@@ -7,7 +7,7 @@ line for NDJSON, the element's position for a JSON array.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import orjson
 
@@ -18,14 +18,52 @@ BOM = b"\xef\xbb\xbf"
 _WS_BYTES = b" \t\r\n"
 
 
+#: A record that names no organisation (``Item.named``).
+UNNAMED: Final = None
+
+
 @dataclass(slots=True)
 class Item:
-    """One record of a body: accepted when ``key`` is set, else rejected with ``errors``."""
+    """One record of a body: accepted when ``key`` is set, else rejected with ``errors``.
+    ``named`` is the ``organisation`` an accepted record names, as sent (``UNNAMED``:
+    absent, null or blank)."""
 
     line: int
     raw: bytes
     key: str | None = None
     errors: list[ErrorDetail] = field(default_factory=list)
+    named: Any = UNNAMED
+    #: The field is there, null or blank: the record is written again to name its owner.
+    blank_owner: bool = False
+
+
+def owned(item: Item, organisation: str) -> Item:
+    """``item`` as a record of ``organisation``, the poster's: its raw record names that
+    owner (added when it names none), or, naming another one, it is refused."""
+    if item.key is None:
+        return item
+    if item.named is UNNAMED:
+        return Item(item.line, _stamped(item, organisation), item.key, named=organisation)
+    if item.named == organisation:
+        return item
+    error = ErrorDetail(
+        field="organisation",
+        code=ErrorCode.ORGANISATION_MISMATCH,
+        message=f"the record names organisation {str(item.named)[:128]!r}; "
+        f"this key posts for {organisation!r}",
+    )
+    return Item(item.line, item.raw, errors=[error])
+
+
+def _stamped(item: Item, organisation: str) -> bytes:
+    """The record's bytes naming ``organisation``: appended before the closing brace when
+    the field is absent (the bytes otherwise as sent), else the object written again."""
+    owner = orjson.dumps(organisation)
+    if not item.blank_owner:
+        return b'%b,"organisation":%b}' % (item.raw.rstrip(_WS_BYTES)[:-1], owner)
+    value = orjson.loads(item.raw)
+    value["organisation"] = organisation
+    return orjson.dumps(value)
 
 
 class Parser(Protocol):
@@ -57,7 +95,9 @@ def classify(line: int, raw: bytes, value: Any, limits: Limits) -> Item:
         return Item(line, raw, errors=[error])
     key = well_key(value.get("well_code"))
     if key is not None:
-        return Item(line, raw, key)
+        named = value.get("organisation")
+        blank = "organisation" in value and named in (None, "")
+        return Item(line, raw, key, named=UNNAMED if blank else named, blank_owner=blank)
     if value.get("well_code") in (None, ""):
         error = ErrorDetail(
             field="well_code", code=ErrorCode.MISSING_FIELD, message="well_code is required"

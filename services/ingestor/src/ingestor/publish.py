@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind
 
 from contracts import SCHEMA_VERSION, DeadLetter, topics
 from ingestor.metrics import RECORDS
-from ingestor.parsing import Item
+from ingestor.parsing import Item, owned
 from runtime import tracing
 
 #: Rejected line numbers listed in a response at most; the counts stay exact.
@@ -59,10 +59,25 @@ def headers(correlation_id: str, accepted_at_ms: int) -> dict[str, str]:
     }
 
 
-def dead_letter(item: Item) -> bytes:
-    """The DLQ message for an item that did not parse: its raw bytes, errors and line."""
+def dead_letter(item: Item, organisation: str | None = None) -> bytes:
+    """The DLQ message for an item that did not parse: its raw bytes, errors and line,
+    owned by the organisation of the key that posted it (without a key, as a backfill
+    publishes straight to Kafka: the one the record names, else the default one)."""
     letter = DeadLetter.for_payload(item.raw, stage="ingestor", errors=item.errors, line=item.line)
+    letter.organisation = organisation or letter.organisation
     return letter.model_dump_json().encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One ``publish_all``: its correlation id, the poster's organisation, its progress."""
+
+    correlation_id: str
+    organisation: str
+    on_progress: Callable[[Tally], Awaitable[None]] | None
+
+    def owned(self, item: Item) -> Item:
+        return owned(item, self.organisation)
 
 
 class Publisher:
@@ -89,44 +104,47 @@ class Publisher:
         batches: AsyncIterable[list[Item]] | Iterable[list[Item]],
         correlation_id: str,
         on_progress: Callable[[Tally], Awaitable[None]] | None = None,
+        *,
+        organisation: str,
     ) -> Tally:
-        """Publish every batch; raise KafkaUnavailable when Kafka fails or stalls.
-        ``on_progress`` sees the running totals after each acknowledged window. Traced,
-        in a producer span whose ``traceparent`` every message carries."""
+        """Publish every batch as records of ``organisation`` (``parsing.owned``); raise
+        KafkaUnavailable when Kafka fails or stalls. ``on_progress`` sees the running
+        totals after each acknowledged window. Traced, in a producer span whose
+        ``traceparent`` every message carries."""
         if not self.connected:
             raise KafkaUnavailable("not connected to Kafka")
         tracer = tracing.tracer("ingestor")
+        run = Run(correlation_id, organisation, on_progress)
         if tracer is None:
-            return await self._publish_all(batches, correlation_id, on_progress, traced=False)
+            return await self._publish_all(batches, run, traced=False)
         with tracer.start_as_current_span(f"publish {self.raw_topic}", kind=SpanKind.PRODUCER):
-            return await self._publish_all(batches, correlation_id, on_progress, traced=True)
+            return await self._publish_all(batches, run, traced=True)
 
     async def _publish_all(
         self,
         batches: AsyncIterable[list[Item]] | Iterable[list[Item]],
-        correlation_id: str,
-        on_progress: Callable[[Tally], Awaitable[None]] | None,
+        run: "Run",
         *,
         traced: bool,
     ) -> Tally:
         total, pending, window = Tally(), [], Tally()
         try:
             async for batch in _aiter(batches):
-                sent_at = headers(correlation_id, int(time.time() * 1000))
+                sent_at = headers(run.correlation_id, int(time.time() * 1000))
                 if traced:
                     tracing.inject(sent_at)
                 # A send blocks while the producer's buffer is full or metadata is
                 # missing: the timeout turns a dead broker into a prompt 503.
                 async with asyncio.timeout(self.timeout_s):
-                    for item in batch:
-                        pending.append(await self._send(item, sent_at, correlation_id))
+                    for item in map(run.owned, batch):
+                        pending.append(await self._send(item, sent_at, run))
                         window.count(item)
                 if len(pending) >= self.window:
                     await self._confirm(pending, window)
                     total.add(window)
                     pending, window = [], Tally()
-                    if on_progress is not None:
-                        await on_progress(total)
+                    if run.on_progress is not None:
+                        await run.on_progress(total)
             await self._confirm(pending, window)
         except _KAFKA_FAILURES as exc:
             for future in pending:
@@ -137,13 +155,18 @@ class Publisher:
         total.add(window)
         return total
 
-    async def _send(self, item: Item, sent_at: dict[str, str], correlation_id: str) -> Any:
+    async def _send(self, item: Item, sent_at: dict[str, str], run: "Run") -> Any:
         if item.key is not None:
             topic, key, body = self.raw_topic, item.key.encode(), item.raw
         else:
-            topic, key, body = self.dlq_topic, None, dead_letter(item)
+            topic, key, body = self.dlq_topic, None, dead_letter(item, run.organisation)
         return await self.broker.publish(
-            body, topic, key=key, headers=sent_at, correlation_id=correlation_id, no_confirm=True
+            body,
+            topic,
+            key=key,
+            headers=sent_at,
+            correlation_id=run.correlation_id,
+            no_confirm=True,
         )
 
     async def _confirm(self, pending: list[Any], window: Tally) -> None:

@@ -17,10 +17,12 @@ def key_name(request: Request) -> str:
 
 @dataclass
 class Lease:
-    """One job's share of its key's quota, given back once by ``release``."""
+    """One job's share of its key's quota, given back once by ``release``; the job works
+    for the key's ``organisation``."""
 
     quota: "Quota"
     key: str
+    organisation: str
     bytes: int = 0
     released: bool = False
 
@@ -43,7 +45,7 @@ class Quota:
         """Jobs and bytes the key holds."""
         return self._jobs[key], self._bytes[key]
 
-    def acquire(self, key: str) -> Lease:
+    def acquire(self, key: str, organisation: str) -> Lease:
         if self._jobs[key] >= self.max_jobs:
             raise ApiError(
                 429,
@@ -53,7 +55,7 @@ class Quota:
                 headers={"Retry-After": "10"},
             )
         self._jobs[key] += 1
-        return Lease(self, key)
+        return Lease(self, key, organisation)
 
     def grow(self, lease: Lease, size: int) -> None:
         if self.max_bytes is not None and self._bytes[lease.key] + size > self.max_bytes:

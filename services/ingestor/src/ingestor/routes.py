@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from ingestor.config import IngestorSettings
 from ingestor.publish import MAX_LISTED_REJECTS, KafkaUnavailable, Publisher, Tally
 from ingestor.streams import parsed, parser_for, refuse_lone_oversize, request_body
+from runtime.auth import principal_of
 from runtime.context import request_id_var
 from runtime.errors import ApiError, error_responses
 
@@ -93,7 +94,9 @@ def records_router(settings: IngestorSettings, publisher: Publisher) -> APIRoute
         body = request_body(request, settings.max_body_bytes)
         batches = refuse_lone_oversize(parsed(body, parser), limits)
         try:
-            tally = await publisher.publish_all(batches, request_id_var.get() or "")
+            tally = await publisher.publish_all(
+                batches, request_id_var.get() or "", organisation=principal_of(request).organisation
+            )
         except KafkaUnavailable as exc:
             raise unavailable(settings, exc) from None
         return result(tally)

@@ -16,11 +16,12 @@ from python_multipart.multipart import parse_options_header
 
 from ingestor.config import IngestorSettings
 from ingestor.files import FallbackDecoder, Format, Progress, detect_format, file_batches, head_of
-from ingestor.jobs import Background, JobStatus, JobStore, now
+from ingestor.jobs import Background, JobStatus, JobStore, now, owner_of
 from ingestor.parsing import Item
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
-from ingestor.quotas import Lease, Quota, key_name
+from ingestor.quotas import Lease, Quota
 from ingestor.spool import Received, SpoolLimits, receive
+from runtime.auth import principal_of
 from runtime.context import request_id_var
 from runtime.errors import ApiError, error_responses
 
@@ -69,6 +70,10 @@ class Uploads:
     async def process(
         self, job_id: str, received: Received, fmt: Format, encoding: str | None
     ) -> None:
+        """Publish the file's records as records of the job's organisation, the
+        uploader's."""
+        job = await self.store.get(job_id)
+        organisation = owner_of(job, self.settings.default_organisation)
         progress, decoder = Progress(), FallbackDecoder(encoding)
         batches = file_batches(
             received.path,
@@ -83,7 +88,9 @@ class Uploads:
             await self.store.record(job_id, tally, **fields)
 
         try:
-            tally = await self.publisher.publish_all(in_thread(batches), job_id, on_progress=report)
+            tally = await self.publisher.publish_all(
+                in_thread(batches), job_id, on_progress=report, organisation=organisation
+            )
         except KafkaUnavailable as exc:
             await self.store.fail(job_id, f"Kafka unavailable: {exc}")
         except asyncio.CancelledError:
@@ -105,7 +112,8 @@ class Uploads:
         limits = SpoolLimits(
             settings.max_upload_bytes, settings.max_form_fields, settings.max_form_field_bytes
         )
-        lease = self.quota.acquire(key_name(request))
+        principal = principal_of(request)
+        lease = self.quota.acquire(principal.name, principal.organisation)
         try:
             return await receive(request, spool_dir(settings), limits, lease.add), lease
         except BaseException:
@@ -124,6 +132,7 @@ class Uploads:
         self, received: Received, fmt: Format, encoding: str | None, lease: Lease
     ) -> str:
         job = {
+            "organisation": lease.organisation,
             "status": "processing",
             "filename": received.filename,
             "format": fmt,

@@ -33,6 +33,7 @@ def policy_of(settings: ValidatorSettings) -> Policy:
             Quantity.GAS: settings.max_gas_mmcfd,
         },
         overrides=settings.rule_severities,
+        default_organisation=settings.default_organisation,
     )
 
 

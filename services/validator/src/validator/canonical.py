@@ -62,6 +62,7 @@ class Sent(NamedTuple):
     field_name: str | None
     well_reference: str | None
     well_name: str | None
+    organisation: str | None
     data_source: str
 
 
@@ -95,12 +96,16 @@ class Audit(msgspec.Struct, frozen=True, gc=False):
 _UNSET: Final[dict[str, Any]] = dict.fromkeys(CanonicalRecord.__struct_fields__, object())
 
 
-def identity(sent: Sent, out: Findings) -> CanonicalRecord:
+def identity(sent: Sent, policy: Policy, out: Findings) -> CanonicalRecord:
     """A record of the well ``sent`` names, with only its well part set: canonical well
     and field codes (a blank well code, or a code ``rules.check_code`` refuses, is a
-    finding; so is a changed code), the rest as sent, no enrichment yet
-    (``enrich.enrich``). ``assemble`` sets the other fields of a copy."""
+    finding; so is a changed code), its owner (the policy's default organisation when it
+    names none), the rest as sent, no enrichment yet (``enrich.enrich``). ``assemble``
+    sets the other fields of a copy."""
     record = CanonicalRecord(**_UNSET)
+    record.organisation = sent.organisation or policy.default_organisation
+    if sent.organisation:
+        check_code("organisation", sent.organisation, out)
     well = _code("well_code", sent.well_code, out)
     if well == "":
         out.add(ErrorCode.INVALID_VALUE, "well_code", problem="blank")
@@ -230,7 +235,7 @@ def assemble(
     field set: numbers, derived values, identity, version and lineage."""
     record = msgspec.structs.replace(well)  # a copy
     key = (well.well_code, well.field_code, period.period, period.kind, well.data_source)
-    record.record_id = record_id(*key)
+    record.record_id = record_id(*key, well.organisation)
     record.version = version(audit.revision, message.accepted_ms)
     record.period, record.period_start, record.period_type, record.days_in_period = period
     record.days_on_production = measured.days_on

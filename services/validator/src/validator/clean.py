@@ -168,7 +168,7 @@ class CleanPath:
 
     def _resolve(self, key: tuple[Any, ...]) -> tuple[CanonicalRecord, list[str]]:
         out = Findings(self._policy)
-        well = identity(_sent(key), out)
+        well = identity(_sent(key), self._policy, out)
         ref = self._ref(well.well_code)
         if ref is not _OFF:
             enrich(well, ref, out)  # type: ignore[arg-type]  # a WellRef or None

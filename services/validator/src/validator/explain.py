@@ -61,7 +61,7 @@ def build(
 ) -> CanonicalRecord | None:
     """The canonical record of ``fields``, or None when a finding rejects it (or its
     period cannot be read). Every check runs, so ``out`` holds every finding."""
-    well = identity(Sent._make(map(fields.__getitem__, Sent._fields)), out)
+    well = identity(Sent._make(map(fields.__getitem__, Sent._fields)), policy, out)
     period, days = dated(fields["production_period"], policy, clock.today, out)
     check_revision(fields["revision"], out)
     days_on = fields["days_on_production"]

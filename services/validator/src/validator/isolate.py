@@ -124,7 +124,7 @@ def _within(rejection: Rejection, max_bytes: int) -> Rejection:
         source=letter.source,
         cap_bytes=max(max_bytes // 4, 256),
     )
-    smaller.accepted_at_ms = letter.accepted_at_ms
+    smaller.accepted_at_ms, smaller.organisation = letter.accepted_at_ms, letter.organisation
     if letter.payload_truncated:  # the whole original is not at hand: keep its facts
         smaller.payload_bytes, smaller.payload_sha256 = letter.payload_bytes, letter.payload_sha256
     return rejection._replace(dead_letter=smaller)

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal, NamedTuple
 
 from contracts import ErrorCode, ErrorDetail
-from contracts.identifiers import MAX_REVISION, code_problem
+from contracts.identifiers import DEFAULT_ORGANISATION, MAX_REVISION, code_problem
 from contracts.units import Quantity
 
 Severity = Literal["reject", "flag"]
@@ -92,6 +92,8 @@ class Policy:
         }
     )
     overrides: Mapping[str, Severity] = field(default_factory=dict)
+    #: The owner of a record that names none.
+    default_organisation: str = DEFAULT_ORGANISATION
     severities: Mapping[str, Severity] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from contracts import SCHEMA_VERSION, DeadLetter, ErrorCode, ErrorDetail, KafkaSource, topics
+from contracts.identifiers import DEFAULT_ORGANISATION
 from runtime import kafka
 
 DEAD_LETTERS_TABLE: Final = "dead_letters"
@@ -34,6 +35,7 @@ DEAD_LETTER_COLUMNS: Final = (
     "kafka_offset",
     "accepted_at_ms",
     "payload_truncated",
+    "organisation",
 )
 
 
@@ -119,8 +121,12 @@ def dead_letter_id(letter: DeadLetter) -> str:
     return hashlib.sha256(orjson.dumps(identity, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
-def to_columns(letters: Sequence[tuple[DeadLetter, int, int]]) -> list[list[Any]]:
-    """Columns of ``(dead letter, partition, offset)`` in ``DEAD_LETTER_COLUMNS`` order."""
+def to_columns(
+    letters: Sequence[tuple[DeadLetter, int, int]], default_organisation: str = DEFAULT_ORGANISATION
+) -> list[list[Any]]:
+    """Columns of ``(dead letter, partition, offset)`` in ``DEAD_LETTER_COLUMNS`` order.
+    A letter naming no owner (a stage that predates owners, a message that names none)
+    belongs to ``default_organisation``."""
     rows = [
         (
             dead_letter_id(dl),
@@ -138,6 +144,7 @@ def to_columns(letters: Sequence[tuple[DeadLetter, int, int]]) -> list[list[Any]
             offset,
             dl.accepted_at_ms,
             dl.payload_truncated,
+            dl.organisation or default_organisation,
         )
         for dl, partition, offset in letters
     ]

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from contracts.identifiers import DEFAULT_ORGANISATION
 from runtime import kafka, tracing
 from writer import deadletters, rows
 from writer.cache import Invalidation
@@ -27,9 +28,12 @@ class Letters:
     token: str
 
 
-def decode_dead_letters(batch: Sequence[ConsumerRecord]) -> list[Letters]:
+def decode_dead_letters(
+    batch: Sequence[ConsumerRecord], default_organisation: str = DEFAULT_ORGANISATION
+) -> list[Letters]:
     """A batch of the dead-letter topic as one insert per partition, each with the
-    deduplication token of its offset range."""
+    deduplication token of its offset range. A letter that names no owner is the
+    ``default_organisation``'s."""
     by_partition: dict[tuple[str, int], list[tuple[Any, int, int]]] = {}
     for msg in batch:
         where = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
@@ -39,7 +43,7 @@ def decode_dead_letters(batch: Sequence[ConsumerRecord]) -> list[Letters]:
         )
     return [
         Letters(
-            deadletters.to_columns(letters),
+            deadletters.to_columns(letters, default_organisation),
             rows.dedup_token(topic, partition, letters[0][2], letters[-1][2]),
         )
         for (topic, partition), letters in by_partition.items()
@@ -140,7 +144,7 @@ def loops(
         settings,
         settings.topic_dlq,
         f"{group}-dlq",
-        decode_dead_letters,
+        partial(decode_dead_letters, default_organisation=settings.default_organisation),
         partial(store_dead_letters, inserts=inserts),
         "dlq",
     )
