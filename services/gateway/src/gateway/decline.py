@@ -12,6 +12,7 @@ outlier month, a partial month, a choke change) grow only linearly.
 """
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
@@ -19,6 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 from petbox.dca import MH
 from scipy.optimize import least_squares
+
+# A modified hyperbolic whose b the fit takes to 0 is an exponential: petbox warns that
+# its terminal decline is then never reached, once a curve, hundreds of times a fit.
+warnings.filterwarnings("ignore", "Dterm ignored", RuntimeWarning, "petbox")
 
 Model = Literal["exponential", "harmonic", "hyperbolic", "modified_hyperbolic"]
 MODELS: Final[tuple[Model, ...]] = get_args(Model)
