@@ -36,6 +36,11 @@ class DeclineParams:
     rate: Annotated[Basis, Query(description="calendar- or producing-day rates")] = "calendar"
 
 
+#: Characters of ``wells``: the server takes a request line of up to 64 KiB, and one
+#: character may take 12 bytes in a URL (4 in UTF-8, each percent-encoded).
+WELLS_LENGTH: Final = 5_000
+
+
 @dataclass(frozen=True, slots=True)
 class TypeCurveParams:
     stream: StreamParam = "oil"
@@ -43,7 +48,12 @@ class TypeCurveParams:
     operator: Annotated[str | None, Query(min_length=1, max_length=200)] = None
     basin: Annotated[str | None, Query(min_length=1, max_length=200)] = None
     wells: Annotated[
-        str | None, Query(min_length=1, max_length=20_000, description="codes, comma-separated")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=WELLS_LENGTH,
+            description="codes, comma-separated; for more, choose by field, operator or basin",
+        ),
     ] = None
     months: Annotated[int, Query(ge=1, le=600)] = 60
 
