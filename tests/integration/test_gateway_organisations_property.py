@@ -209,7 +209,7 @@ ANSWERS: list[int] = []
 
 
 @settings(
-    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     drawn=st.lists(record, min_size=1, max_size=20, unique=True),
