@@ -2,7 +2,6 @@
 curves of synthetic wells, type curves against numpy, rankings, their caching."""
 
 import random
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,18 +13,10 @@ from gateway.forecast import Options
 from runtime import generations
 from runtime import redis as redis_client
 from runtime.clickhouse import ClickHouse
-from tests.integration.gateway_support import Row, insert, serve, settings
+from tests.integration.gateway_support import Row, insert
 from tests.unit.gateway.test_decline import TRUTH, synthetic, true_eur
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(
-    clickhouse: ClickHouse, settings_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings()) as client:
-        yield client
 
 
 async def get(api: httpx.AsyncClient, url: str, status: int = 200) -> Any:

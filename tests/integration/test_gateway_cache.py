@@ -1,7 +1,5 @@
 """Cached reads: hits, ETag/304, and invalidation when new data for the well lands."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -12,14 +10,6 @@ from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import READ_KEY, Row, insert, serve, settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(
-    clickhouse: ClickHouse, settings_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings()) as client:
-        yield client
 
 
 async def test_restatement_invalidates_the_cached_series(

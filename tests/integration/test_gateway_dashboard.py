@@ -2,7 +2,6 @@
 records with their versions, a field split by well, dead letters per day and reason,
 pipeline health from real services' endpoints, and the pages themselves."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,14 +21,6 @@ from tests.integration.gateway_support import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(
-    clickhouse: ClickHouse, settings_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings()) as client:
-        yield client
 
 
 async def test_a_wells_records_carry_every_version_newest_first(

@@ -5,7 +5,6 @@ import csv
 import io
 import statistics
 import time
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -20,14 +19,6 @@ from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import READ_KEY, Row, insert, serve, settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(
-    clickhouse: ClickHouse, settings_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings()) as client:
-        yield client
 
 
 async def test_csv_holds_current_versions_only(

@@ -1,6 +1,5 @@
 """The well series and stats against the real ClickHouse engine, rows restated and split."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,14 +9,6 @@ from runtime.clickhouse import ClickHouse
 from tests.integration.gateway_support import Row, insert, serve, settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(
-    clickhouse: ClickHouse, settings_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings()) as client:
-        yield client
 
 
 async def series(api: httpx.AsyncClient, well: str, query: str = "") -> list[dict[str, Any]]:

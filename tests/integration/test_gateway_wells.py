@@ -1,6 +1,5 @@
 """Wells list/search/detail and fields against the real engine."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -8,17 +7,9 @@ import pytest
 
 from contracts.identifiers import canonical_code
 from runtime.clickhouse import ClickHouse
-from tests.integration.gateway_support import Row, insert, serve, settings
+from tests.integration.gateway_support import Row, insert
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(
-    clickhouse: ClickHouse, settings_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings()) as client:
-        yield client
 
 
 async def get(api: httpx.AsyncClient, url: str) -> Any:
