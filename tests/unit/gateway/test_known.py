@@ -95,3 +95,20 @@ def test_keys_ignore_order_and_hold_only_declared_names() -> None:
     key = query_key(route, QueryParams("granularity=year&from=2020-01"))
     assert key == query_key(route, QueryParams("from=2020-01&granularity=year"))
     assert key == b'[["from","2020-01"],["granularity","year"]]'
+
+
+def test_a_route_that_takes_a_collected_routes_id_is_asked_for_its_own_parameters() -> None:
+    """Apps are built one after another (a test each): a route of a later app may take the
+    id of one collected since, and must not answer with that route's parameters."""
+    import weakref
+
+    from gateway import known
+
+    app = create_app(SETTINGS)
+    route = next(r for r in api_routes(app.routes) if r.path.endswith("/type-curves"))
+    gone = APIRoute("/gone", lambda: None)
+    known._DECLARED[id(route)] = (weakref.ref(gone), frozenset({"stale"}))
+    del gone  # its weak reference is now dead, as for a collected app's route
+
+    assert {"field_code", "months"} <= declared(route)
+    assert "stale" not in declared(route)

@@ -7,6 +7,7 @@ equal another's. Cache keys hold the declared parameters only, each name and val
 encoded unambiguously (``query_key``).
 """
 
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Final
 
@@ -19,7 +20,10 @@ from starlette.routing import BaseRoute
 
 from runtime.errors import ApiError
 
-_DECLARED: Final[dict[int, frozenset[str]]] = {}
+# By the route's id, with a weak reference to the route: an id is reused by a route made
+# after the first one was collected (apps built one after another), and the names found
+# must be those of the route asking.
+_DECLARED: Final[dict[int, tuple[weakref.ref[APIRoute], frozenset[str]]]] = {}
 
 
 def _names(dependant: Dependant) -> Iterator[str]:
@@ -42,10 +46,10 @@ def api_routes(found: Iterable[BaseRoute]) -> Iterator[APIRoute]:
 
 def declared(route: APIRoute) -> frozenset[str]:
     """The names of the query parameters ``route`` reads, its dependencies' included."""
-    names = _DECLARED.get(id(route))
-    if names is None:
-        names = _DECLARED[id(route)] = frozenset(_names(route.dependant))
-    return names
+    found = _DECLARED.get(id(route))
+    if found is None or found[0]() is not route:
+        found = _DECLARED[id(route)] = (weakref.ref(route), frozenset(_names(route.dependant)))
+    return found[1]
 
 
 def unknown(route: APIRoute, query: QueryParams) -> list[str]:
