@@ -75,8 +75,7 @@ async def test_export_streams_block_by_block(clickhouse: ClickHouse, unique: str
     )
     sql = export.export_sql(well=True, field=False)
     params = {"well": canonical_code(well), "start": EARLIEST, "end": LATEST}
-    params |= Viewer("default").params()
-    sql = narrowed(sql, Viewer("default"))
+    sql, params = narrowed(sql, Viewer("default"), params)
     limits = {"max_block_size": 1000}
     with ThreadPoolExecutor(2) as executor:
         chunks = [

@@ -40,8 +40,8 @@ async def test_field_reads_use_the_projection(
     field = f"PF{unique}"
     await insert(clickhouse, [Row(f"PW{unique}", "2024-01", field_code=field, oil_bbl=5.0)])
     params = {"code": canonical_code(field), "start": EARLIEST, "end": LATEST, **extra}
-    params |= Viewer("default").params()  # through the visibility filter, as every read
-    query = narrowed(query, Viewer("default"))
+    # through the visibility filter, as every read
+    query, params = narrowed(query, Viewer("default"), params)
     rows = await clickhouse.rows(query, params, settings=FORCED)
     assert len(rows) == 1
 

@@ -12,6 +12,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -111,20 +112,96 @@ def test_the_filter_binds_the_caller_and_names_the_table_once() -> None:
         assert DATA_TABLE.findall(text) == [table]
         assert "{viewer:String}" in text
         assert "{platform:Bool}" in text
-    assert Viewer("acme").params()["viewer"] == "acme"
+    assert narrowed(visible("production"), Viewer("acme"))[1]["viewer"] == "acme"
     assert Viewer("acme", platform=True).tag != Viewer("acme").tag
     assert Viewer("a").tag != Viewer("b").tag
 
 
 def test_a_reader_without_shares_is_held_to_its_organisation_alone() -> None:
     query = sql.series("well", "month", after=False)
-    alone = narrowed(query, Viewer("acme"))
-    assert "FROM production WHERE ({platform:Bool} OR organisation = {viewer:String}) AND" in alone
-    assert "shares" not in alone
-    assert "arrayExists" not in alone
-    whole = ("acme", "well", "W1", visibility.FIRST, visibility.LAST)
-    ranged = ("acme", "field", "F1", visibility.FIRST, visibility.LAST.replace(year=2020))
-    assert "arrayExists" not in narrowed(query, Viewer("b", grants=(whole,)))
-    assert "shared_wells" in narrowed(query, Viewer("b", grants=(whole,)))
-    assert narrowed(query, Viewer("b", grants=(whole, ranged))) == query
-    assert "shared_wells" not in narrowed(query, Viewer("b", platform=True, grants=(whole,)))
+    alone, params = narrowed(query, Viewer("acme"), {"code": "W1"})
+    assert "FROM production WHERE (organisation = {viewer:String}) AND" in alone
+    assert params == {"code": "W1", "viewer": "acme"}
+    everyone, _ = narrowed(query, Viewer("acme", platform=True))
+    assert "FROM production WHERE ({platform:Bool}) AND" in everyone
+
+
+SINCE = date(2000, 1, 1)
+PARTNER_GRANTS = (
+    ("acme", "well", "W1", visibility.FIRST, visibility.LAST),
+    ("acme", "field", "F1", visibility.FIRST, visibility.LAST),
+    ("acme", "well", "W2", SINCE, visibility.LAST),
+    ("beta", "well", "W1", visibility.FIRST, SINCE),
+)
+
+
+def _rule(query: str) -> str:
+    return query.split("WHERE (", 1)[1].split(") AND ", 1)[0]
+
+
+def test_a_partners_shares_are_terms_of_their_owner_and_range() -> None:
+    query = f"SELECT 1 {visible('production')} AND period_start > {{start:Date32}}"
+    written, params = narrowed(query, Viewer("p", grants=PARTNER_GRANTS))
+    assert _rule(written) == (
+        "organisation = {viewer:String}"
+        " OR organisation = {o0:String} AND ((well_code IN {o0_0_wells:Array(String)}"
+        " OR field_code IN {o0_0_fields:Array(String)}) OR well_code IN"
+        " {o0_1_wells:Array(String)} AND period_start BETWEEN {o0_1_first:Date32}"
+        " AND {o0_1_last:Date32})"
+        " OR organisation = {o1:String} AND well_code IN {o1_0_wells:Array(String)}"
+        " AND period_start BETWEEN {o1_0_first:Date32} AND {o1_0_last:Date32}"
+    )
+    assert params == {
+        "viewer": "p",
+        "o0": "acme", "o0_0_wells": ["W1"], "o0_0_fields": ["F1"],
+        "o0_1_wells": ["W2"], "o0_1_first": SINCE, "o0_1_last": visibility.LAST,
+        "o1": "beta", "o1_0_wells": ["W1"], "o1_0_first": visibility.FIRST, "o1_0_last": SINCE,
+    }  # fmt: skip
+    # the dead letters of another are never shared
+    letters, _ = narrowed(visible("dead_letters"), Viewer("p", grants=PARTNER_GRANTS))
+    assert letters.endswith("WHERE (organisation = {viewer:String})")
+
+
+def test_a_read_pinned_to_a_well_or_field_keeps_only_the_lookups_it_needs() -> None:
+    partner = Viewer("p", grants=PARTNER_GRANTS)
+    well = "SELECT 1 {rule} AND well_code = {{code:String}}"
+    field = "SELECT 1 {rule} AND 1 AND field_code = {{field:String}}"
+    cases = {
+        # shared whole by acme: acme's every record of it; beta's up to 2000
+        (well, "W1"): (
+            "organisation = {viewer:String} OR organisation = {ow0:String}"
+            " OR organisation = {ow1:String} AND period_start BETWEEN {ow1_0_first:Date32}"
+            " AND {ow1_0_last:Date32}"
+        ),
+        # shared from 2000 by acme, or through a field acme shares whole
+        (well, "W2"): (
+            "organisation = {viewer:String} OR organisation = {ow0:String} AND"
+            " (field_code IN {ow0_0_fields:Array(String)} OR period_start BETWEEN"
+            " {ow0_1_first:Date32} AND {ow0_1_last:Date32})"
+        ),
+        (well, "W9"): (
+            "organisation = {viewer:String} OR organisation = {ow0:String} AND"
+            " field_code IN {ow0_0_fields:Array(String)}"
+        ),
+        # shared whole by acme; beta's W1 up to 2000 may be one of its wells
+        (field, "F1"): (
+            "organisation = {viewer:String} OR organisation = {of0:String}"
+            " OR organisation = {of1:String} AND well_code IN {of1_0_wells:Array(String)}"
+            " AND period_start BETWEEN {of1_0_first:Date32} AND {of1_0_last:Date32}"
+        ),
+    }
+    for (template, code), rule in cases.items():
+        query = template.format(rule=visible("production"))
+        written, params = narrowed(query, partner, {"code": code, "field": code})
+        assert _rule(written) == rule, code
+        assert all(f"{{{name}:" in written for name in params if name not in ("code", "field"))
+
+
+def test_shares_past_the_written_terms_are_checked_one_by_one() -> None:
+    ranges = [(date(2000 + n, 1, 1), visibility.LAST) for n in range(visibility.TERMS + 1)]
+    grants = tuple(("acme", "well", f"W{n}", *span) for n, span in enumerate(ranges[:-1]))
+    grants += (("beta", "field", "F1", *ranges[-1]),)
+    query, params = narrowed(visible("production"), Viewer("p", grants=grants))
+    assert query.count("organisation = {o") == 1  # acme's term; beta's past TERMS
+    assert query.endswith(f" OR {visibility.SHARED})")
+    assert params["shares"] == [grants[-1]]

@@ -259,12 +259,14 @@ def build_router(settings: GatewaySettings, clients: Clients) -> APIRouter:
         Streamed block by block; a 10M-row export never sits whole in memory."""
         first, last = bounds(start, end)
         viewer = await clients.granted(viewer_of(request))
-        params: dict[str, Any] = {"start": first, "end": last, **viewer.params()}
+        params: dict[str, Any] = {"start": first, "end": last}
         if well_code:
             params["well"] = well_code
         if field_code:
             params["field"] = field_code
-        query = narrowed(export_sql(well=bool(well_code), field=bool(field_code)), viewer)
+        query, params = narrowed(
+            export_sql(well=bool(well_code), field=bool(field_code)), viewer, params
+        )
         exports = clients.exporter()
         release = exports.claim(client_key(request))
         limits = {

@@ -174,8 +174,7 @@ class Queries:
         """``query``'s rows as this reader sees them."""
         if self._granted is not None:
             self._viewer, self._granted = await self._granted(self._viewer), None
-        viewer = self._viewer
-        return await self._ch.rows(narrowed(query, viewer), {**(params or {}), **viewer.params()})
+        return await self._ch.rows(*narrowed(query, self._viewer, params))
 
     async def series(self, q: SeriesQuery) -> SeriesPage:
         """One page of the series; ``next_cursor`` holds its last key when more follow."""

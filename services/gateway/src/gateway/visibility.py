@@ -3,25 +3,54 @@
 A reader (``Viewer``) sees its organisation's records, the records other organisations
 share with it (a well or a field, over a period range, ``gateway.shares``), or, with the
 ``platform`` scope, every record. ``visible`` is how every read of ``production``,
-``production_history`` and ``dead_letters`` starts (``gateway.sql``, ``gateway.export``);
-the reader's organisation and shares are bound parameters (``Viewer.params``), and
-``narrowed`` leaves out the parts of the rule that select nothing for this reader (a
-reader without shares pays for one comparison a row). ``row_policies`` renders the same
-rule for a ClickHouse server to enforce on direct readers. No other text of the gateway
-names a data table (``tests/unit/gateway/test_visibility.py``).
+``production_history`` and ``dead_letters`` starts (``gateway.sql``, ``gateway.export``):
+``{platform} OR organisation = {viewer} OR`` the reader's shares, each checked against
+the row's owner, well or field and period (``SHARED``). Every parameter is bound
+(``Viewer.params``). ``row_policies`` renders the same rule for a ClickHouse server to
+enforce on direct readers. No other text of the gateway names a data table
+(``tests/unit/gateway/test_visibility.py``).
+
+``narrowed`` writes the rule for one reader before the query runs, and binds its
+parameters: the same rows, at the engine's least cost. Each condition costs the engine
+about a millisecond a query to plan and run, whatever the rows it keeps (measured:
+docs/benchmarks.md), so the platform's read keeps no condition, a reader without shares
+one comparison, and a partner's shares become a term an owner: its wells and fields
+looked up in sets of codes, over each period range (``_terms``). A read pinned to one
+well or field by its first condition knows which of those lookups hold, and leaves them
+out. Shares of owners past ``TERMS`` ranges are checked one by one (``SHARED``).
 """
 
+import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 Table = Literal["production", "production_history", "dead_letters"]
 #: The Date32 range: a share without ``from`` (``to``) starts (ends) there.
 FIRST: Final = date(1900, 1, 1)
 LAST: Final = date(2299, 12, 31)
+#: How many period ranges of a reader's shares are written out as terms (``_terms``);
+#: the shares of owners beyond are checked one by one (``SHARED``).
+TERMS: Final = 8
 
 Grant = tuple[str, str, str, date, date]
 """(owner, kind ``well``/``field``, code, first period, last period) of a share."""
+
+SHARES_TYPE: Final = "Array(Tuple(String, String, String, Date32, Date32))"
+#: Every share of ``{shares}``, checked against each row: the rule for any reader.
+SHARED: Final = (
+    "arrayExists(s -> s.1 = organisation AND if(s.2 = 'well', well_code, field_code) = s.3"
+    f" AND period_start BETWEEN s.4 AND s.5, {{shares:{SHARES_TYPE}}})"
+)
+PLATFORM: Final = "{platform:Bool}"
+OWN: Final = "organisation = {viewer:String}"
+RULES: Final[dict[Table, str]] = {
+    "production": f"{PLATFORM} OR {OWN} OR {SHARED}",
+    "production_history": f"{PLATFORM} OR {OWN} OR {SHARED}",  # every version, as current
+    "dead_letters": f"{PLATFORM} OR {OWN}",  # a dead letter is not shared
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +67,6 @@ class Viewer:
         generation is part of an entry's stamp, ``gateway.cache``)."""
         return "platform" if self.platform else f"org:{self.organisation}"
 
-    def params(self) -> dict[str, Any]:
-        """The bound parameters of the rule."""
-        whole = [g for g in self.grants if g[3:] == (FIRST, LAST)]
-        ranged = [g for g in self.grants if g[3:] != (FIRST, LAST)]
-        return {
-            "viewer": self.organisation,
-            "platform": self.platform,
-            "shared_wells": [(g[0], g[2]) for g in whole if g[1] == "well"],
-            "shared_fields": [(g[0], g[2]) for g in whole if g[1] == "field"],
-            "ranged_wells": [(g[0], g[2]) for g in ranged if g[1] == "well"],
-            "ranged_fields": [(g[0], g[2]) for g in ranged if g[1] == "field"],
-            "ranged": ranged,
-        }
-
-
-PAIRS: Final = "Array(Tuple(String, String))"
-OWN: Final = "{platform:Bool} OR organisation = {viewer:String}"
-#: Shares of whole wells or fields: set lookups.
-SHARED: Final = (
-    f"(organisation, well_code) IN {{shared_wells:{PAIRS}}}"
-    f" OR (organisation, field_code) IN {{shared_fields:{PAIRS}}}"
-)
-#: Shares over a period range: the candidates by set lookups, then their periods.
-RANGED: Final = (
-    f"((organisation, well_code) IN {{ranged_wells:{PAIRS}}}"
-    f" OR (organisation, field_code) IN {{ranged_fields:{PAIRS}}})"
-    " AND arrayExists(s -> s.1 = organisation AND if(s.2 = 'well', well_code, field_code) = s.3"
-    " AND period_start BETWEEN s.4 AND s.5,"
-    " {ranged:Array(Tuple(String, String, String, Date32, Date32))})"
-)
-_RECORDS: Final = f"{OWN} OR {SHARED} OR {RANGED}"
-RULES: Final[dict[Table, str]] = {
-    "production": _RECORDS,
-    "production_history": _RECORDS,  # every version, as the current one
-    "dead_letters": OWN,  # a dead letter is not shared
-}
-
 
 def visible(table: Table) -> str:
     """``FROM table WHERE (rule)``: how every read of ``table`` starts; the read's own
@@ -82,15 +74,117 @@ def visible(table: Table) -> str:
     return f"FROM {table} WHERE ({RULES[table]})"
 
 
-def narrowed(query: str, viewer: Viewer) -> str:
-    """``query`` with the parts of the rule that select nothing for ``viewer`` left out
-    (no shares of a kind): the same rows, without their cost."""
-    params = viewer.params()
-    if viewer.platform or not (params["shared_wells"] or params["shared_fields"]):
-        query = query.replace(f" OR {SHARED}", "")
-    if viewer.platform or not params["ranged"]:
-        query = query.replace(f" OR {RANGED}", "")
-    return query
+#: A read's own first condition pinning the rows to one well or one field.
+_PINNED: Final = re.compile(r" AND (?:1 AND )?(well|field)_code = \{(\w+):String\}")
+Pin = tuple[str, str] | None
+"""(kind, code) of the well or field a read is pinned to, or None."""
+
+
+def narrowed(
+    query: str, viewer: Viewer, params: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``query`` and its parameters (``params`` and the rule's) with the rule written for
+    ``viewer``: the platform's read keeps ``{platform}`` (true) alone, another's its
+    organisation's comparison and its shares' terms (``_terms``), those a read pinned to
+    one well or field by its first condition cannot need left out. The same rows as the
+    rule selects, at less cost."""
+    bound = dict(params or {})
+    bound |= {"platform": True} if viewer.platform else {"viewer": viewer.organisation}
+    pieces = []
+    rest = query
+    while found := _next_rule(rest):
+        at, rule = found
+        after = at + len(f"WHERE ({rule})")
+        pinned = _PINNED.match(rest, after)
+        pin = (pinned[1], bound[pinned[2]]) if pinned and pinned[2] in bound else None
+        if viewer.platform:
+            mine = PLATFORM
+        elif SHARED in rule and viewer.grants:
+            terms, used = _terms(viewer, pin)
+            mine = f"{OWN} OR {terms}" if terms else OWN
+            bound |= used
+        else:
+            mine = OWN
+        pieces += [rest[:at], f"WHERE ({mine})"]
+        rest = rest[after:]
+    return "".join(pieces) + rest, bound
+
+
+def _next_rule(query: str) -> tuple[int, str] | None:
+    """Where the first rule in ``query`` starts, and which it is."""
+    found = [(query.find(f"WHERE ({rule})"), rule) for rule in set(RULES.values())]
+    return min(((at, rule) for at, rule in found if at >= 0), default=None)
+
+
+Spans = dict[tuple[date, date], dict[str, list[str]]]
+"""An owner's shares to a reader: per period range, the codes of each kind."""
+
+
+@lru_cache(maxsize=4096)  # a reader's shares change rarely; it reads many wells
+def _terms(viewer: Viewer, pin: Pin) -> tuple[str, dict[str, Any]]:
+    """The terms of ``viewer``'s shares and their parameters, one per owner (``_term``);
+    the shares of owners past ``TERMS`` ranges left to ``SHARED`` (``{shares}``). Only
+    what the terms use is bound: an unused parameter costs the engine too."""
+    owners: dict[str, Spans] = defaultdict(dict)
+    for owner, kind, code, first, last in sorted(set(viewer.grants)):
+        owners[owner].setdefault((first, last), {"well": [], "field": []})[kind].append(code)
+    prefix = "o" if pin is None else f"o{pin[0][0]}"
+    terms: list[str] = []
+    params: dict[str, Any] = {}
+    rest: list[Grant] = []
+    spent = 0
+    for n, (owner, spans) in enumerate(owners.items()):
+        spent += len(spans)
+        if spent > TERMS:
+            rest += [g for g in viewer.grants if g[0] == owner]
+            continue
+        if term := _term(f"{prefix}{n}", spans, pin, params):
+            terms.append(term)
+            params[f"{prefix}{n}"] = owner
+    if rest:
+        terms.append(SHARED)
+        params["shares"] = sorted(set(rest))
+    return " OR ".join(terms), params
+
+
+def _term(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
+    """``organisation = {name} AND (...)``: the owner's wells and fields shared whole,
+    looked up in sets of codes, or shared over a range, looked up and held to it; their
+    parameters added to ``params``. Pinned to a well or field, its lookup is known here:
+    true, or left out. "" when nothing the owner shares can be read."""
+    alternatives: list[str] = []
+    used: dict[str, Any] = {}
+    for m, ((first, last), codes) in enumerate(spans.items()):
+        if pin is not None and pin[1] in codes[pin[0]]:
+            looked = ["1"]
+        else:
+            looked = [
+                f"{kind}_code IN {{{name}_{m}_{kind}s:Array(String)}}"
+                for kind, held in codes.items()
+                if held and (pin is None or pin[0] != kind)
+            ]
+            used |= {f"{name}_{m}_{kind}s": codes[kind] for kind in ("well", "field")}
+        if not looked:
+            continue
+        if (first, last) == (FIRST, LAST):
+            if looked == ["1"]:  # the owner's every record of the pinned well or field
+                return f"organisation = {{{name}:String}}"
+            alternatives.append(_either(looked))
+            continue
+        held = "" if looked == ["1"] else f"{_either(looked)} AND "
+        alternatives.append(
+            f"{held}period_start BETWEEN {{{name}_{m}_first:Date32}} AND {{{name}_{m}_last:Date32}}"
+        )
+        used |= {f"{name}_{m}_first": first, f"{name}_{m}_last": last}
+    if not alternatives:
+        return ""
+    term = f"organisation = {{{name}:String}} AND {_either(alternatives)}"
+    params |= {key: value for key, value in used.items() if f"{{{key}:" in term}
+    return term
+
+
+def _either(conditions: list[str]) -> str:
+    return conditions[0] if len(conditions) == 1 else f"({' OR '.join(conditions)})"
 
 
 # The shares table (``gateway.shares``); ``GRANTS`` reads a reader's.
@@ -126,38 +220,26 @@ def _name(text: str) -> str:
     return "`" + text.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def _policy_parameters(organisation: str) -> dict[str, str]:
-    """The rule's parameters for a server's row policy: the reader written in, its shares
-    read from the shares table by subqueries (a server has no gateway to bind them)."""
-    reader = _literal(organisation)
-    whole = f"first_period = '{FIRST}' AND last_period = '{LAST}'"
-    pairs = "(SELECT owner, code FROM shares WHERE partner = {p} AND kind = '{k}'{w})"
-    return {
-        "{platform:Bool}": "false",
-        "{viewer:String}": reader,
-        f"{{shared_wells:{PAIRS}}}": pairs.format(p=reader, k="well", w=f" AND {whole}"),
-        f"{{shared_fields:{PAIRS}}}": pairs.format(p=reader, k="field", w=f" AND {whole}"),
-        f"{{ranged_wells:{PAIRS}}}": pairs.format(p=reader, k="well", w=""),
-        f"{{ranged_fields:{PAIRS}}}": pairs.format(p=reader, k="field", w=""),
-        "{ranged:Array(Tuple(String, String, String, Date32, Date32))}": (
-            "(SELECT groupArray((owner, kind, code, first_period, last_period)) FROM shares"
-            f" WHERE partner = {reader})"
-        ),
-    }
-
-
 def row_policies(organisation: str | None, role: str) -> list[str]:
     """``RULES`` as ClickHouse row policies of ``role`` (the role or user a server gives an
     organisation's direct readers), one per data table; ``organisation`` None renders the
-    platform's (every row)."""
+    platform's (every row). A server has no gateway to bind the reader's shares: the
+    policy reads them from the shares table, each checked against the row (``SHARED``)."""
     reader = "platform" if organisation is None else f"org_{organisation}"
     statements = []
     for table, rule in RULES.items():
         using = "true"
         if organisation is not None:
-            using = rule
-            for parameter, value in _policy_parameters(organisation).items():
-                using = using.replace(parameter, value)
+            literal = _literal(organisation)
+            using = (
+                rule.replace(f"{PLATFORM} OR ", "")
+                .replace("{viewer:String}", literal)
+                .replace(
+                    f"{{shares:{SHARES_TYPE}}}",
+                    "(SELECT groupArray((owner, kind, code, first_period, last_period))"
+                    f" FROM shares WHERE partner = {literal})",
+                )
+            )
         name = _name(f"wellstream_{reader}_{table}")
         statements.append(
             f"CREATE ROW POLICY IF NOT EXISTS {name} ON {table} FOR SELECT USING {using}"
