@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from ingestor.config import IngestorSettings
 from ingestor.imports import ExternalApi, next_page, page_items, page_records
-from ingestor.jobs import Background, JobStatus, JobStore, now, owner_of
+from ingestor.jobs import Background, JobStatus, JobStore, job_for, now, owner_of
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
 from ingestor.quotas import Lease, Quota
 from runtime.auth import principal_of
@@ -188,10 +188,8 @@ def imports_router(importer: Importer) -> APIRouter:
         summary="Progress and counts of an import",
         responses=error_responses(401, 403, 404, 429, 503),
     )
-    async def get_import(import_id: str) -> ImportStatus:
-        job = await importer.store.get(import_id)
-        if job is None:
-            raise ApiError(404, f"no import {import_id!r}")
-        return status_of(job)
+    async def get_import(import_id: str, request: Request) -> ImportStatus:
+        default = importer.settings.default_organisation
+        return status_of(await job_for(importer.store, import_id, request, default, "import"))
 
     return router

@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from fastapi import Request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from ingestor.publish import Tally
+from runtime.auth import principal_of
+from runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +156,18 @@ def owner_of(job: dict[str, Any] | None, default_organisation: str) -> str:
     """The organisation a job publishes for: its poster's (a job stored before jobs had
     owners: the default organisation)."""
     return str((job or {}).get("organisation") or default_organisation)
+
+
+async def job_for(
+    store: JobStore, job_id: str, request: Request, default_organisation: str, what: str
+) -> dict[str, Any]:
+    """The job ``job_id`` as the caller may see it: its own organisation's, or any with the
+    ``platform`` scope. Another organisation's answers 404 as a missing one does: its
+    existence is not the caller's to learn."""
+    job = await store.get(job_id)
+    caller = principal_of(request)
+    if job is None or not (
+        caller.platform or owner_of(job, default_organisation) == caller.organisation
+    ):
+        raise ApiError(404, f"no {what} {job_id!r}")
+    return job

@@ -16,7 +16,7 @@ from python_multipart.multipart import parse_options_header
 
 from ingestor.config import IngestorSettings
 from ingestor.files import FallbackDecoder, Format, Progress, detect_format, file_batches, head_of
-from ingestor.jobs import Background, JobStatus, JobStore, now, owner_of
+from ingestor.jobs import Background, JobStatus, JobStore, job_for, now, owner_of
 from ingestor.parsing import Item
 from ingestor.publish import KafkaUnavailable, Publisher, Tally
 from ingestor.quotas import Lease, Quota
@@ -223,10 +223,9 @@ def uploads_router(uploads: Uploads) -> APIRouter:
         )
 
     @router.get("/uploads/{upload_id}", summary="Progress and counts of an upload", responses=_ASK)
-    async def get_upload(upload_id: str) -> UploadStatus:
-        job = await uploads.store.get(upload_id)
-        if job is None:
-            raise ApiError(404, f"no upload {upload_id!r}")
+    async def get_upload(upload_id: str, request: Request) -> UploadStatus:
+        default = uploads.settings.default_organisation
+        job = await job_for(uploads.store, upload_id, request, default, "upload")
         return UploadStatus.model_validate(job)
 
     return router
