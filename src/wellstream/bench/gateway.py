@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -143,12 +144,25 @@ async def serve(settings: Any) -> AsyncIterator[int]:
         await task
 
 
-async def clients(port: int, mode: str, codes: list[str], seed: int) -> dict[str, Any]:
-    """``CLIENTS`` connections from a process of their own; their JSON summary."""
+@dataclass(frozen=True)
+class Asking:
+    """What a load generator asks: with which key, for which path, over how many
+    connections."""
+
+    key: str = KEY
+    path: str = PATH
+    connections: int = CLIENTS
+
+
+async def clients(
+    port: int, mode: str, codes: list[str], seed: int, asking: Asking = Asking()
+) -> dict[str, Any]:
+    """``asking.connections`` connections from a process of their own, asking for
+    ``asking.path`` of each code; their JSON summary."""
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wellstream.bench.httpload", "--port", str(port), "--key", KEY,
-        "--path", PATH, "--mode", mode, "--connections", str(CLIENTS), "--seconds",
-        str(SECONDS), "--seed", str(seed),
+        sys.executable, "-m", "wellstream.bench.httpload", "--port", str(port), "--key",
+        asking.key, "--path", asking.path, "--mode", mode, "--connections",
+        str(asking.connections), "--seconds", str(SECONDS), "--seed", str(seed),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await child.communicate("\n".join(codes).encode())
@@ -170,7 +184,7 @@ async def bare_loop(pool: list[ClickHouse], codes: list[str]) -> float:
 
     # the rows are the default organisation's, read as the gateway reads them
     reader = Viewer("default")
-    query, bound = narrowed(sql.series("well", "month", after=False), reader), reader.params()
+    query, bound = narrowed(sql.series("well", "month", after=False), reader)
     stream: Iterator[str] = iter(codes)
     done = 0
     started = time.perf_counter()

@@ -1,19 +1,26 @@
 """What the visibility filter costs (issue #19: under 10 %): a well's monthly series and
-a type curve read as the gateway reads them (``visibility.visible``, narrowed to the
-reader) against the same queries on the bare table, on the gateway benchmark's rows
-(``WELLSTREAM_BENCH_ORGANISATIONS_ROWS``, default 2,000,000).
+a type curve, read by an organisation and by a partner through its shares, against the
+same reads by the platform, whose rule narrows to no condition: the bare table. On the
+gateway benchmark's rows (``WELLSTREAM_BENCH_ORGANISATIONS_ROWS``, default 2,000,000),
+all the default organisation's.
 
-Two readers: the owner of the rows, and a partner reading them through ``SHARES`` shares
-of wells granted to it (its rows are held to the shares). The queries run one at a time,
-filtered and bare in turns (each first every other run, after a pass that warms the
-engine's caches for both), so both see the same machine.
+The partner holds ``WELL_SHARES`` shares of wells, half whole and half over a period
+range, and a share of every field, alternately whole and ranged; every range holds all
+the rows, so each reader reads the same rows and each pair of figures is like for like
+(checked before timing). Two levels, each read one at a time:
+
+- engine: the gateway's SQL (``visibility.narrowed`` to the reader) run on ClickHouse,
+  filtered and platform in turns, each first every other run, after a pass that warms
+  the engine's caches for both;
+- end to end: GET requests to the gateway under uvicorn, its cache off, from a client
+  process of its own (``httpload``), with each reader's key: what a caller waits for.
 """
 
 import asyncio
 import os
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from runtime.clickhouse import ClickHouse
@@ -23,9 +30,22 @@ from wellstream.bench.report import Result
 
 ROWS = int(os.environ.get("WELLSTREAM_BENCH_ORGANISATIONS_ROWS", "2000000"))
 SERIES_PER_RUN = 200
-CURVES_PER_RUN = 10
-SHARES = 50
+CURVES_PER_RUN = 20
+WELL_SHARES = 50
 PARTNER = "bench-partner"
+#: A share's range that holds every row of the benchmark's (1985 on).
+RANGE = (date(1980, 1, 1), date(2099, 12, 31))
+KEYS = {
+    "owner": ("bench-owner-key-0123456789", "default", ["read"]),
+    "partner": ("bench-partner-key-0123456789", PARTNER, ["read"]),
+    "platform": ("bench-platform-key-0123456789", "default", ["platform"]),
+}
+PATHS = {
+    "well series": "/api/v1/wells/{}/production",
+    "type curve": "/api/v1/type-curves?field_code={}&stream=oil&months=60",
+}
+Queries = list[tuple[str, dict[str, Any]]]
+Figures = dict[str, tuple[list[float], list[float]]]
 
 
 def run(records: int, runs: int) -> list[Result]:
@@ -34,29 +54,73 @@ def run(records: int, runs: int) -> list[Result]:
         return asyncio.run(_measure(ROWS, runs))
 
 
-def bare(query: str) -> str:
-    """``query`` reading the table itself: the floor the filter is held to."""
-    from gateway.visibility import visible
-
-    return query.replace(visible("production"), "FROM production WHERE (1)")
-
-
 async def grant(ch: ClickHouse, wells: list[str]) -> None:
-    """``SHARES`` shares of the default organisation's wells to ``PARTNER``, the first
-    half whole, the others from 2000 on."""
+    """The partner's shares: ``WELL_SHARES`` wells and every field, whole or over
+    ``RANGE`` in turns."""
     from gateway.visibility import FIRST, LAST, SHARE_INSERT
 
-    for n, code in enumerate(wells[:SHARES]):
-        first = FIRST if n < SHARES // 2 else datetime(2000, 1, 1).date()
+    fields = [f"BF-{f}" for f in range(gateway.FIELDS)]
+    shared = [("well", code) for code in wells[:WELL_SHARES]] + [("field", f) for f in fields]
+    for n, (kind, code) in enumerate(shared):
+        first, last = (FIRST, LAST) if n % 2 else RANGE
         params: dict[str, Any] = {
-            "id": uuid.uuid4().hex, "owner": "default", "partner": PARTNER, "kind": "well",
-            "code": code, "first_period": first, "last_period": LAST,
+            "id": uuid.uuid4().hex, "owner": "default", "partner": PARTNER, "kind": kind,
+            "code": code, "first_period": first, "last_period": last,
             "created_at": datetime.now(UTC),
         }  # fmt: skip
         await ch.command(SHARE_INSERT, params)
 
 
-async def timed(ch: ClickHouse, queries: list[tuple[str, dict[str, Any]]]) -> float:
+async def readers(ch: ClickHouse) -> dict[str, Any]:
+    """The three readers as ``deps.Clients.granted`` makes them, the partner's shares read
+    from the shares table."""
+    from gateway.visibility import GRANTS, Viewer
+
+    grants = tuple(tuple(row) for row in await ch.rows(GRANTS, {"viewer": PARTNER}))
+    return {
+        "owner": Viewer("default"),
+        "partner": Viewer(PARTNER, grants=grants),
+        "platform": Viewer("default", platform=True),
+    }
+
+
+def subjects(codes: list[str], run_no: int) -> dict[str, list[str]]:
+    """This run's wells (all shared with the partner) and fields."""
+    wells = codes[:WELL_SHARES]
+    return {
+        "well series": [
+            wells[(run_no * SERIES_PER_RUN + i) % len(wells)] for i in range(SERIES_PER_RUN)
+        ],
+        "type curve": [
+            f"BF-{(run_no * CURVES_PER_RUN + i) % gateway.FIELDS}" for i in range(CURVES_PER_RUN)
+        ],
+    }
+
+
+def workload(viewer: Any, chosen: dict[str, list[str]]) -> dict[str, Queries]:
+    """The series reads and type curves of ``chosen`` as the gateway sends them for
+    ``viewer``: the filter narrowed to it."""
+    from gateway import sql
+    from gateway.queries import EARLIEST, LATEST
+    from gateway.visibility import narrowed
+
+    common = {"start": EARLIEST, "end": LATEST}
+    selected = sql.selection(field=True, operator=False, basin=False, wells=False)
+    series = sql.series("well", "month", after=False)
+    curve = sql.type_curve("oil", selected)
+    return {
+        "well series": [
+            narrowed(series, viewer, {"code": w, "limit": 501, **common})
+            for w in chosen["well series"]
+        ],
+        "type curve": [
+            narrowed(curve, viewer, {"field": f, "months": 60, **common})
+            for f in chosen["type curve"]
+        ],
+    }
+
+
+async def timed(ch: ClickHouse, queries: Queries) -> float:
     """Queries per second over ``queries``, one at a time."""
     started = time.perf_counter()
     for query, params in queries:
@@ -64,70 +128,90 @@ async def timed(ch: ClickHouse, queries: list[tuple[str, dict[str, Any]]]) -> fl
     return len(queries) / (time.perf_counter() - started)
 
 
-async def readers(ch: ClickHouse) -> dict[str, Any]:
-    """The owner, and the partner with its shares, as ``deps.Clients.granted`` reads them."""
-    from gateway.visibility import GRANTS, Viewer
+async def like_for_like(ch: ClickHouse, viewers: dict[str, Any], codes: list[str]) -> None:
+    """Each reader reads the same rows as the platform: else the figures compare unlike
+    work."""
+    reads = {name: workload(viewer, subjects(codes, 0)) for name, viewer in viewers.items()}
+    for read, queries in reads["platform"].items():
+        floor = [_rounded(await ch.rows(q, p)) for q, p in queries[:5]]
+        for name in ("owner", "partner"):
+            got = [_rounded(await ch.rows(q, p)) for q, p in reads[name][read][:5]]
+            if got != floor or not all(floor):
+                raise RuntimeError(f"{name}'s {read} differs from the platform's")
 
-    grants = tuple(tuple(row) for row in await ch.rows(GRANTS, {"viewer": PARTNER}))
-    return {"owner": Viewer("default"), "partner": Viewer(PARTNER, grants=grants)}
+
+def _rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` with floats to 9 significant digits: sums over threads differ in the last."""
+    return [tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in r) for r in rows]
 
 
-Queries = list[tuple[str, dict[str, Any]]]
+async def engine(
+    ch: ClickHouse, viewers: dict[str, Any], codes: list[str], run_no: int, figures: Figures
+) -> None:
+    chosen = subjects(codes, run_no)
+    floor_reads = workload(viewers["platform"], chosen)
+    for name in ("owner", "partner"):
+        for read, through in workload(viewers[name], chosen).items():
+            without = floor_reads[read]
+            filtered, floor = figures.setdefault(f"{read}, {name}, engine", ([], []))
+            await timed(ch, through + without)  # warm both
+            order = [(through, filtered), (without, floor)]
+            for queries, into in order[:: -1 if run_no % 2 else 1]:
+                into.append(await timed(ch, queries))
+            _progress(run_no, f"{read}, {name}, engine", filtered[-1], floor[-1], "queries")
 
 
-def workload(viewer: Any, codes: list[str], run_no: int) -> dict[str, tuple[Queries, Queries]]:
-    """This run's series reads and type curves for ``viewer``: as the gateway sends them
-    (the filter narrowed to the reader), and the same on the bare table."""
-    from gateway import sql
-    from gateway.queries import EARLIEST, LATEST
-    from gateway.visibility import narrowed
+async def end_to_end(port: int, codes: list[str], run_no: int, figures: Figures) -> None:
+    chosen = subjects(codes, run_no)
+    for name in ("owner", "partner"):
+        for read, path in PATHS.items():
+            filtered, floor = figures.setdefault(f"{read}, {name}, end to end", ([], []))
+            pair = [(name, filtered), ("platform", floor)]
+            for reader, into in pair[:: -1 if run_no % 2 else 1]:
+                asking = gateway.Asking(key=KEYS[reader][0], path=path, connections=1)
+                summary = await gateway.clients(port, "misses", chosen[read], run_no, asking)
+                into.append(summary["requests"] / summary["seconds"])
+            _progress(run_no, f"{read}, {name}, end to end", filtered[-1], floor[-1], "requests")
 
-    selected = sql.selection(field=True, operator=False, basin=False, wells=False)
-    common = {"start": EARLIEST, "end": LATEST, **viewer.params()}
-    wells = [codes[(run_no * SERIES_PER_RUN + i) % len(codes)] for i in range(SERIES_PER_RUN)]
-    fields = [f"BF-{(run_no * CURVES_PER_RUN + i) % gateway.FIELDS}" for i in range(CURVES_PER_RUN)]
-    reads = {
-        "well series": (
-            sql.series("well", "month", after=False),
-            [{"code": w, "limit": 501, **common} for w in wells],
-        ),
-        "type curve": (
-            sql.type_curve("oil", selected),
-            [{"field": f, "months": 60, **common} for f in fields],
-        ),
-    }
-    return {
-        read: ([(narrowed(q, viewer), p) for p in ps], [(bare(q), p) for p in ps])
-        for read, (q, ps) in reads.items()
-    }
+
+def _progress(run_no: int, what: str, filtered: float, floor: float, unit: str) -> None:
+    print(
+        f"   run {run_no + 1} {what}: filtered {filtered:,.1f} {unit}/s, platform {floor:,.1f}/s",
+        flush=True,
+    )
+
+
+def _settings() -> Any:
+    from gateway.config import GatewaySettings
+    from runtime.settings import ApiKey
+
+    return GatewaySettings(
+        api_keys=[
+            ApiKey.model_validate({"name": n, "key": k, "scopes": s, "organisation": o})
+            for n, (k, o, s) in KEYS.items()
+        ],
+        rate_limit_requests=100_000_000,  # on, so its Redis round trips count; never reached
+        rate_limit_period_seconds=86_400,
+        cache_ttl_seconds=0,
+        log_level="WARNING",
+    )
 
 
 async def _measure(rows: int, runs: int) -> list[Result]:
     ch = await gateway.loaded(os.environ["WELLSTREAM_CLICKHOUSE_URL"], rows)
     codes = [f"BW-{w}" for w in range(gateway.wells_for(rows))]
     await grant(ch, codes)
-    figures: dict[str, tuple[list[float], list[float]]] = {}
-    for run_no in range(runs):
-        for name, viewer in (await readers(ch)).items():
-            own = codes if name == "owner" else codes[:SHARES]
-            for read, (through, without) in workload(viewer, own, run_no).items():
-                filtered, floor = figures.setdefault(f"{read}, {name}", ([], []))
-                await timed(ch, through + without)  # warm both
-                if run_no % 2:
-                    floor.append(await timed(ch, without))
-                    filtered.append(await timed(ch, through))
-                else:
-                    filtered.append(await timed(ch, through))
-                    floor.append(await timed(ch, without))
-                print(
-                    f"   run {run_no + 1} {read}, {name}: filtered {filtered[-1]:,.1f}/s,"
-                    f" bare {floor[-1]:,.1f}/s",
-                    flush=True,
-                )
+    viewers = await readers(ch)
+    await like_for_like(ch, viewers, codes)
+    figures: Figures = {}
+    async with gateway.serve(_settings()) as port:
+        for run_no in range(runs):
+            await engine(ch, viewers, codes, run_no, figures)
+            await end_to_end(port, codes, run_no, figures)
     ch.close()
     return [
-        Result(
-            f"{read} through the filter", "queries/s", filtered, "bare table", floor, target=1 / 1.1
-        )
-        for read, (filtered, floor) in figures.items()
-    ]
+        Result(f"{what}, through the filter", unit, filtered, "platform (no filter)", floor,
+               target=1 / 1.1)
+        for what, (filtered, floor) in figures.items()
+        for unit in ["queries/s" if what.endswith("engine") else "requests/s"]
+    ]  # fmt: skip
