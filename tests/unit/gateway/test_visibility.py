@@ -30,6 +30,8 @@ MODULES = (sql, export, panelreads)
 
 def _values(parameter: inspect.Parameter) -> list[Any]:
     kind = parameter.annotation
+    if parameter.kind is parameter.VAR_POSITIONAL:  # conditions to join (``sql.every``)
+        return [None]  # called without: what it adds is its callers' (enumerated here too)
     if kind is str and parameter.name == "stream":  # a column chosen by name
         return list(panelreads.STREAMS)
     if kind is str:  # a fragment the caller splices in: its default, or a condition

@@ -33,6 +33,7 @@ from gateway.config import GatewaySettings
 from gateway.deps import Clients, viewer_of
 from gateway.metrics import EXPORTED_ROWS
 from gateway.params import CodeFilter, From, To, bounds, guard
+from gateway.sql import every
 from gateway.visibility import narrowed, visible
 from runtime.errors import RETRY_AFTER, ApiError, error_responses
 from runtime.ratelimit import client_key
@@ -60,16 +61,16 @@ ORDER BY well_code, period_start, field_code, data_source
 
 
 def export_sql(*, well: bool, field: bool) -> str:
-    where = ["period_start BETWEEN {start:Date32} AND {end:Date32}"]
-    if well:
-        where.append("well_code = {well:String}")
-    if field:
-        where.append("field_code = {field:String}")
+    where = every(
+        "well_code = {well:String}" if well else None,
+        "field_code = {field:String}" if field else None,
+        "period_start BETWEEN {start:Date32} AND {end:Date32}",
+    )
     columns = ", ".join(f"t.{i} AS {name}" for i, name in enumerate(_VALUES, start=1))
     # CSV has no lists: flags travel as one '|'-separated text in both formats
     values = ", ".join("arrayStringConcat(flags, '|')" if v == "flags" else v for v in _VALUES)
     return _EXPORT.format(
-        columns=columns, values=values, where=" AND ".join(where), production=visible("production")
+        columns=columns, values=values, where=where, production=visible("production")
     )
 
 

@@ -146,25 +146,29 @@ def summary(scope: Scope) -> str:
 
 
 def wells(*, one: bool, after: bool, filters: frozenset[str] = frozenset()) -> str:
-    where = ["well_code = {code:String}" if one else "1"]
-    where += ["well_code > {after:String}"] if after else []
-    where += [WELL_SEARCH] if "q" in filters else []
-    where += [f"{c} = {{{c}:String}}" for c in ("operator", "basin") if c in filters]
+    where = every(
+        "well_code = {code:String}" if one else None,
+        "well_code > {after:String}" if after else None,
+        WELL_SEARCH if "q" in filters else None,
+        *(f"{c} = {{{c}:String}}" for c in ("operator", "basin") if c in filters),
+    )
     having = "HAVING has(field_codes, {field:String})" if "field" in filters else ""
-    return WELLS.format(where=" AND ".join(where), having=having, production=visible("production"))
+    return WELLS.format(where=where, having=having, production=visible("production"))
 
 
 def dead_letters(*, ids: bool, stage: bool, code: bool, after: bool) -> str:
-    where = ["1"]
-    if ids:
-        where.append("id IN {ids:Array(String)}")
-    if stage:
-        where.append("stage = {stage:String}")
-    if code:
-        where.append("has(error_codes, {code:String})")
-    if after:
-        where.append("(failed_at, id) < ({after_at:DateTime64(3, 'UTC')}, {after_id:String})")
-    return DEAD_LETTERS.format(where=" AND ".join(where), dead_letters=visible("dead_letters"))
+    where = every(
+        "id IN {ids:Array(String)}" if ids else None,
+        "stage = {stage:String}" if stage else None,
+        "has(error_codes, {code:String})" if code else None,
+        "(failed_at, id) < ({after_at:DateTime64(3, 'UTC')}, {after_id:String})" if after else None,
+    )
+    return DEAD_LETTERS.format(where=where, dead_letters=visible("dead_letters"))
+
+
+def every(*conditions: str | None) -> str:
+    """The conditions given, joined by AND after a ``1`` (true without any)."""
+    return " AND ".join(["1", *(c for c in conditions if c)])
 
 
 # Analytics (docs/analytics.md). Each reads the records through ``LATEST``.
@@ -258,16 +262,12 @@ def series_cumulative(scope: Scope, granularity: Granularity, *, after: bool) ->
 
 def selection(*, field: bool, operator: bool, basin: bool, wells: bool) -> str:
     """The records of a selection of wells; each filter a bound parameter."""
-    where = ["1"]
-    if field:
-        where.append("field_code = {field:String}")
-    if operator:
-        where.append("operator = {operator:String}")
-    if basin:
-        where.append("basin = {basin:String}")
-    if wells:
-        where.append("well_code IN {wells:Array(String)}")
-    return " AND ".join(where)
+    return every(
+        "field_code = {field:String}" if field else None,
+        "operator = {operator:String}" if operator else None,
+        "basin = {basin:String}" if basin else None,
+        "well_code IN {wells:Array(String)}" if wells else None,
+    )
 
 
 #: The columns each stream's volume is made of.
