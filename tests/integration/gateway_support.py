@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from contracts.derived import derived as derived_values
 from contracts.identifiers import canonical_code
 from gateway.app import create_app
 from gateway.config import GatewaySettings
@@ -64,6 +65,7 @@ class Row:
 async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
     plain = [f.name for f in fields(Row)]
     derived = ["record_id", "period_type", "period_start", "days_in_period", "ingested_at"]
+    derived += ["boe", "water_cut", "gor"]  # as the validator derives them
     now = datetime.now(UTC)
     columns: list[list[object]] = [[getattr(r, name) for r in rows] for name in plain]
     columns += [
@@ -73,6 +75,8 @@ async def insert(ch: ClickHouse, rows: Sequence[Row]) -> None:
         [_days_in(r) for r in rows],
         [now for _ in rows],
     ]
+    values = [derived_values(r.oil_bbl, r.gas_mcf, r.water_bbl, r.liquids_bbl) for r in rows]
+    columns += [list(column) for column in zip(*values, strict=True)] if rows else [[], [], []]
     await ch.insert("production_history", columns, plain + derived)
 
 
