@@ -6,7 +6,7 @@ share with it (a well or a field, over a period range, ``gateway.shares``), or, 
 ``production_history`` and ``dead_letters`` starts (``gateway.sql``, ``gateway.export``):
 ``{platform} OR organisation = {viewer} OR`` the reader's shares, each checked against
 the row's owner, well or field and period (``SHARED``). Every parameter is bound
-(``Viewer.params``). ``row_policies`` renders the same rule for a ClickHouse server to
+(``narrowed``). ``row_policies`` renders the same rule for a ClickHouse server to
 enforce on direct readers. No other text of the gateway names a data table
 (``tests/unit/gateway/test_visibility.py``).
 
