@@ -144,6 +144,8 @@ async def test_an_upload_shows_its_progress_and_each_lines_outcome(
         assert "production.csv: done. 2 accepted, 1 rejected." in summary
         lines = await page.locator("#rejected-lines tbody td:first-child").all_inner_texts()
         assert lines == ["3"]
+        (why,) = await page.locator("#rejected-lines tbody td:nth-child(2)").all_inner_texts()
+        assert why.startswith("well_code: "), why  # the reason its dead letter carries
 
 
 async def test_a_file_dropped_on_the_page_is_uploaded(site: Site, browser: Any) -> None:

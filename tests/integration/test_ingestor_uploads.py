@@ -71,6 +71,8 @@ async def test_upload_formats(
         rejected_lines,
     )
     assert job["encoding"] == encoding
+    assert [r["line"] for r in job["rejections"]] == rejected_lines  # each with its reasons
+    assert all(r["errors"] for r in job["rejections"])
     servers = settings_env["WELLSTREAM_KAFKA_BOOTSTRAP_SERVERS"]
     records = await consume(servers, settings_env["WELLSTREAM_TOPIC_RAW"], len(keys))
     assert sorted(r.key.decode() for r in records) == sorted(keys)

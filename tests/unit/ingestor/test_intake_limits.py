@@ -102,6 +102,18 @@ async def test_a_record_over_the_limit_among_others_is_a_small_dead_letter(
         "accepted": 1,
         "rejected": 1,
         "rejected_lines": [1],
+        "rejections": [
+            {
+                "line": 1,
+                "errors": [
+                    {
+                        "field": None,
+                        "code": "record_too_large",
+                        "message": "record longer than 262144 bytes (dead letter truncated)",
+                    }
+                ],
+            }
+        ],
     }
     [letter] = ingestor.dlq
     assert len(letter) < 16 * 1024 + 4096

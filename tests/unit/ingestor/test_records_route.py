@@ -87,6 +87,18 @@ async def test_ndjson_records_are_published_with_key_and_headers(harness: Harnes
         "accepted": 2,
         "rejected": 1,
         "rejected_lines": [2],
+        "rejections": [
+            {
+                "line": 2,
+                "errors": [
+                    {
+                        "field": None,
+                        "code": "unparseable_json",
+                        "message": "invalid literal, expected 'null': line 1 column 1 (char 0)",
+                    }
+                ],
+            }
+        ],
     }
     assert [key_of(m) for m in harness.sent.raw] == [b"12", b"B-7"]
     first = harness.sent.raw[0]
@@ -246,3 +258,17 @@ async def test_health_and_metrics_need_no_key(harness: Harness) -> None:
     metrics = await harness.client.get("/metrics")
     assert (live.status_code, metrics.status_code) == (200, 200)
     assert "wellstream_ingestor_records_total" in metrics.text
+
+
+async def test_the_first_rejections_are_listed_with_their_reasons(harness: Harness) -> None:
+    """Every rejected line is counted, the first 1,000 listed, the first 100 with why."""
+    body = b"{}\n" * 150
+    response = await harness.client.post(
+        "/api/v1/records", content=body, headers=AUTH | {"Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (0, 150)
+    assert answer["rejected_lines"] == list(range(1, 151))
+    assert [r["line"] for r in answer["rejections"]] == list(range(1, 101))
+    assert {e["field"] for r in answer["rejections"] for e in r["errors"]} == {"well_code"}

@@ -18,14 +18,14 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from ingestor.publish import Tally
+from ingestor.publish import Rejection, Tally
 from runtime.auth import principal_of
 from runtime.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 TTL_S = 7 * 24 * 3600
-_JSON_FIELDS = {"rejected_lines", "params"}
+_JSON_FIELDS = {"rejected_lines", "rejections", "params"}
 _INT_FIELDS = {
     "accepted",
     "rejected",
@@ -92,6 +92,7 @@ class JobStore:
                 "accepted": tally.accepted,
                 "rejected": tally.rejected,
                 "rejected_lines": tally.rejected_lines,
+                "rejections": [r.model_dump() for r in tally.rejections],
                 **fields,
             },
         )
@@ -145,6 +146,8 @@ class JobStatus(BaseModel):
     accepted: int = 0
     rejected: int = 0
     rejected_lines: list[int] = []
+    #: The first rejected records with their reasons (``MAX_EXPLAINED_REJECTS``).
+    rejections: list[Rejection] = []
     error: str | None = None
     request_id: str | None = None
     created_at: str

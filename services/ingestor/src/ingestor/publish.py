@@ -16,18 +16,28 @@ from aiokafka.errors import KafkaError
 from faststream.exceptions import FastStreamException
 from faststream.kafka import KafkaBroker
 from opentelemetry.trace import SpanKind
+from pydantic import BaseModel
 
-from contracts import SCHEMA_VERSION, DeadLetter, topics
+from contracts import SCHEMA_VERSION, DeadLetter, ErrorDetail, topics
 from ingestor.metrics import RECORDS
 from ingestor.parsing import Item, owned
 from runtime import tracing
 
 #: Rejected line numbers listed in a response at most; the counts stay exact.
 MAX_LISTED_REJECTS = 1000
+#: Rejected records listed with their reasons at most (the first ones).
+MAX_EXPLAINED_REJECTS = 100
 
 
 class KafkaUnavailable(Exception):
     """Kafka did not take the records in time; the caller should retry later."""
+
+
+class Rejection(BaseModel):
+    """A rejected record: its line (or position in a JSON array), and why."""
+
+    line: int
+    errors: list[ErrorDetail]
 
 
 @dataclass(slots=True)
@@ -35,11 +45,14 @@ class Tally:
     accepted: int = 0
     rejected: int = 0
     rejected_lines: list[int] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
 
     def count(self, item: Item) -> None:
         if item.key is None:
             self.rejected += 1
             self.rejected_lines.append(item.line)
+            if len(self.rejections) < MAX_EXPLAINED_REJECTS:
+                self.rejections.append(Rejection(line=item.line, errors=item.errors))
         else:
             self.accepted += 1
 
@@ -48,6 +61,8 @@ class Tally:
         self.rejected += other.rejected
         room = MAX_LISTED_REJECTS - len(self.rejected_lines)
         self.rejected_lines.extend(other.rejected_lines[:room])
+        room = MAX_EXPLAINED_REJECTS - len(self.rejections)
+        self.rejections.extend(other.rejections[:room])
 
 
 def headers(correlation_id: str, accepted_at_ms: int) -> dict[str, str]:

@@ -6,7 +6,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from ingestor.config import IngestorSettings
-from ingestor.publish import MAX_LISTED_REJECTS, KafkaUnavailable, Publisher, Tally
+from ingestor.publish import (
+    MAX_EXPLAINED_REJECTS,
+    MAX_LISTED_REJECTS,
+    KafkaUnavailable,
+    Publisher,
+    Rejection,
+    Tally,
+)
 from ingestor.streams import parsed, parser_for, refuse_lone_oversize, request_body
 from runtime.auth import principal_of
 from runtime.context import request_id_var
@@ -26,6 +33,10 @@ class IntakeResult(BaseModel):
         description="Line (NDJSON) or element position (JSON array) of each rejected "
         f"record, 1-based; the first {MAX_LISTED_REJECTS}."
     )
+    rejections: list[Rejection] = Field(
+        description=f"The first {MAX_EXPLAINED_REJECTS} rejected records' lines with their "
+        "reasons, as in their dead letters."
+    )
 
 
 def unavailable(settings: IngestorSettings, exc: Exception) -> ApiError:
@@ -43,6 +54,7 @@ def result(tally: Tally) -> IntakeResult:
         accepted=tally.accepted,
         rejected=tally.rejected,
         rejected_lines=tally.rejected_lines,
+        rejections=tally.rejections,
     )
 
 

@@ -51,16 +51,20 @@ async function follow(accepted, outcome) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     status = await get(accepted.status_url);
   }
+  /** @type {{line: number, errors: {field: string | null, code: string, message: string}[]}[]} */
+  const explained = status.rejections || [];
+  const why = new Map(explained.map((r) => [r.line, r.errors.map((e) => `${e.field ? `${e.field}: ` : ""}${e.message} (${e.code})`).join("; ")]));
   const rejected = status.rejected_lines || [];
+  const unlisted = status.rejected - rejected.length;
   outcome.replaceChildren(
     h("p", { class: status.error ? "bad" : "ok", id: "upload-summary" },
       `${accepted.filename}: ${status.status}. ${num(status.accepted)} accepted, ${num(status.rejected)} rejected.`,
       status.error ? ` ${status.error}` : ""),
     rejected.length
       ? h("table", { id: "rejected-lines" },
-          h("caption", null, "Rejected lines (each a dead letter with its reasons)"),
-          h("thead", null, h("tr", null, h("th", { scope: "col" }, "Line"), h("th", { scope: "col" }, "Outcome"))),
-          h("tbody", null, rejected.map((/** @type {number} */ line) => h("tr", null, h("td", null, String(line)), h("td", null, "rejected")))))
+          h("caption", null, `Rejected lines, the first ${num(why.size)} with their reasons (each line is also a dead letter)${unlisted > 0 ? `; ${num(unlisted)} more not listed` : ""}`),
+          h("thead", null, h("tr", null, h("th", { scope: "col" }, "Line"), h("th", { scope: "col" }, "Why"))),
+          h("tbody", null, rejected.map((/** @type {number} */ line) => h("tr", null, h("td", null, String(line)), h("td", null, why.get(line) || "rejected")))))
       : h("p", null, "Every line was accepted."),
   );
 }
