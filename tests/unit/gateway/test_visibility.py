@@ -148,16 +148,15 @@ def test_a_partners_shares_are_terms_of_their_owner_and_range() -> None:
         "organisation = {viewer:String}"
         " OR organisation = {o0:String} AND ((well_code IN {o0_0_wells:Array(String)}"
         " OR field_code IN {o0_0_fields:Array(String)}) OR well_code IN"
-        " {o0_1_wells:Array(String)} AND period_start BETWEEN {o0_1_first:Date32}"
-        " AND {o0_1_last:Date32})"
+        " {o0_1_wells:Array(String)} AND period_start >= {o0_1_first:Date32})"
         " OR organisation = {o1:String} AND well_code IN {o1_0_wells:Array(String)}"
-        " AND period_start BETWEEN {o1_0_first:Date32} AND {o1_0_last:Date32}"
+        " AND period_start <= {o1_0_last:Date32}"
     )
     assert params == {
         "viewer": "p",
         "o0": "acme", "o0_0_wells": ["W1"], "o0_0_fields": ["F1"],
-        "o0_1_wells": ["W2"], "o0_1_first": SINCE, "o0_1_last": visibility.LAST,
-        "o1": "beta", "o1_0_wells": ["W1"], "o1_0_first": visibility.FIRST, "o1_0_last": SINCE,
+        "o0_1_wells": ["W2"], "o0_1_first": SINCE,
+        "o1": "beta", "o1_0_wells": ["W1"], "o1_0_last": SINCE,
     }  # fmt: skip
     # the dead letters of another are never shared
     letters, _ = narrowed(visible("dead_letters"), Viewer("p", grants=PARTNER_GRANTS))
@@ -172,14 +171,13 @@ def test_a_read_pinned_to_a_well_or_field_keeps_only_the_lookups_it_needs() -> N
         # shared whole by acme: acme's every record of it; beta's up to 2000
         (well, "W1"): (
             "organisation = {viewer:String} OR organisation = {ow0:String}"
-            " OR organisation = {ow1:String} AND period_start BETWEEN {ow1_0_first:Date32}"
-            " AND {ow1_0_last:Date32}"
+            " OR organisation = {ow1:String} AND period_start <= {ow1_0_last:Date32}"
         ),
         # shared from 2000 by acme, or through a field acme shares whole
         (well, "W2"): (
             "organisation = {viewer:String} OR organisation = {ow0:String} AND"
-            " (field_code IN {ow0_0_fields:Array(String)} OR period_start BETWEEN"
-            " {ow0_1_first:Date32} AND {ow0_1_last:Date32})"
+            " (field_code IN {ow0_0_fields:Array(String)} OR period_start >="
+            " {ow0_1_first:Date32})"
         ),
         (well, "W9"): (
             "organisation = {viewer:String} OR organisation = {ow0:String} AND"
@@ -189,7 +187,7 @@ def test_a_read_pinned_to_a_well_or_field_keeps_only_the_lookups_it_needs() -> N
         (field, "F1"): (
             "organisation = {viewer:String} OR organisation = {of0:String}"
             " OR organisation = {of1:String} AND well_code IN {of1_0_wells:Array(String)}"
-            " AND period_start BETWEEN {of1_0_first:Date32} AND {of1_0_last:Date32}"
+            " AND period_start <= {of1_0_last:Date32}"
         ),
     }
     for (template, code), rule in cases.items():
@@ -207,3 +205,19 @@ def test_shares_past_the_written_terms_are_checked_one_by_one() -> None:
     assert query.count("organisation = {o") == 1  # acme's term; beta's past TERMS
     assert query.endswith(f" OR {visibility.SHARED})")
     assert params["shares"] == [grants[-1]]
+
+
+def test_a_range_is_held_by_the_bounds_it_has() -> None:
+    until = date(2010, 12, 31)
+    cases = {
+        (SINCE, visibility.LAST): "period_start >= {o0_0_first:Date32}",
+        (visibility.FIRST, until): "period_start <= {o0_0_last:Date32}",
+        (SINCE, until): "period_start BETWEEN {o0_0_first:Date32} AND {o0_0_last:Date32}",
+    }
+    for span, held in cases.items():
+        partner = Viewer("p", grants=(("acme", "field", "F1", *span),))
+        written, params = narrowed(visible("production"), partner)
+        assert written.endswith(f"field_code IN {{o0_0_fields:Array(String)}} AND {held})")
+        assert {k for k in params if k.endswith(("_first", "_last"))} == set(
+            re.findall(r"\{(o0_0_\w+):Date32\}", held)
+        )

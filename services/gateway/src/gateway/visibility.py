@@ -171,16 +171,26 @@ def _term(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
                 return f"organisation = {{{name}:String}}"
             alternatives.append(_either(looked))
             continue
-        held = "" if looked == ["1"] else f"{_either(looked)} AND "
-        alternatives.append(
-            f"{held}period_start BETWEEN {{{name}_{m}_first:Date32}} AND {{{name}_{m}_last:Date32}}"
-        )
-        used |= {f"{name}_{m}_first": first, f"{name}_{m}_last": last}
+        held = [] if looked == ["1"] else [_either(looked)]
+        alternatives.append(" AND ".join([*held, _within(f"{name}_{m}", first, last, used)]))
     if not alternatives:
         return ""
     term = f"organisation = {{{name}:String}} AND {_either(alternatives)}"
     params |= {key: value for key, value in used.items() if f"{{{key}:" in term}
     return term
+
+
+def _within(name: str, first: date, last: date, used: dict[str, Any]) -> str:
+    """``period_start`` held to a share's range: a bound of ``FIRST`` or ``LAST`` is no
+    bound (a share from a month on is one comparison); their parameters into ``used``."""
+    if first != FIRST and last != LAST:
+        used |= {f"{name}_first": first, f"{name}_last": last}
+        return f"period_start BETWEEN {{{name}_first:Date32}} AND {{{name}_last:Date32}}"
+    if first != FIRST:
+        used[f"{name}_first"] = first
+        return f"period_start >= {{{name}_first:Date32}}"
+    used[f"{name}_last"] = last
+    return f"period_start <= {{{name}_last:Date32}}"
 
 
 def _either(conditions: list[str]) -> str:
