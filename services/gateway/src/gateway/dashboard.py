@@ -15,7 +15,7 @@ from gateway.deps import AppClients, Clients
 from gateway.panelreads import PanelReads
 from gateway.panels import Contributions, DeadLetterReasons, RecordHistoryPage
 from gateway.params import Code, Page, guard, invalid, paged
-from gateway.routes import PREFIX, SCOPE, Cached, answer, unknown
+from gateway.routes import PREFIX, SCOPE, Cached, answer, must_exist
 from runtime.errors import error_responses
 
 STATUSES: Final = (304, 400, 401, 403, 404, 422, 429, 503)
@@ -46,14 +46,9 @@ async def well_records(
     after = record_after(page.cursor)
 
     async def produce() -> bytes:
-        reads = PanelReads(clients.queries(request))
-        found = await reads.record_history(well_code, limit=page.limit, after=after)
-        if (
-            not found.items
-            and after is None
-            and not await clients.queries(request).exists("well", well_code)
-        ):
-            raise unknown(RECORDS, well_code)
+        queries = clients.queries(request)
+        found = await PanelReads(queries).record_history(well_code, limit=page.limit, after=after)
+        await must_exist(queries, RECORDS, well_code, empty=not found.items and after is None)
         return jsonb(found)
 
     return await answer(request, clients, RECORDS, well_code, produce)
@@ -71,10 +66,9 @@ async def field_contributions(
     the whole history one by one, the others summed in one series."""
 
     async def produce() -> bytes:
-        reads = PanelReads(clients.queries(request))
-        found = await reads.contributions(field_code, stream, granularity, top)
-        if not found.series and not await clients.queries(request).exists("field", field_code):
-            raise unknown(CONTRIBUTIONS, field_code)
+        queries = clients.queries(request)
+        found = await PanelReads(queries).contributions(field_code, stream, granularity, top)
+        await must_exist(queries, CONTRIBUTIONS, field_code, empty=not found.series)
         return jsonb(found)
 
     return await answer(request, clients, CONTRIBUTIONS, field_code, produce)

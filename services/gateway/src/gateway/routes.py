@@ -70,6 +70,15 @@ def unknown(at: Cached, code: str) -> ApiError:
     return ApiError(404, f"{at.kind} {code!r} is not known")
 
 
+async def must_exist(queries: Queries, at: Cached, code: str, *, empty: bool) -> None:
+    """404 when a read of the well or field of ``at`` found nothing (``empty``: its
+    first page) and no record the caller may see names ``code``."""
+    if at.kind == "all":
+        raise TypeError("only a read of one well or field names a code")
+    if empty and not await queries.exists(at.kind, code):
+        raise unknown(at, code)
+
+
 async def answer(
     request: Request,
     clients: Clients,
@@ -116,8 +125,7 @@ async def series(
         )
         queries = clients.queries(request)
         result = await queries.series(query)
-        if not result.items and after is None and not await queries.exists(scope, code):
-            raise unknown(at, code)
+        await must_exist(queries, at, code, empty=not result.items and after is None)
         return result.json()
 
     return await answer(request, clients, at, code, produce)
