@@ -12,7 +12,7 @@ from gateway import cursor
 from gateway.cache import jsonb, respond
 from gateway.config import GatewaySettings
 from gateway.deps import AppClients, Clients
-from gateway.panelreads import PanelReads
+from gateway.panelreads import PanelReads, Stream
 from gateway.panels import Contributions, DeadLetterReasons, RecordHistoryPage
 from gateway.params import Code, Page, guard, invalid, paged
 from gateway.routes import PREFIX, SCOPE, Cached, answer, must_exist
@@ -23,8 +23,6 @@ STATUSES: Final = (304, 400, 401, 403, 404, 422, 429, 503)
 # lands, and their entries are stale.
 RECORDS: Final = Cached("well", "/wells/{well_code:path}/records")
 CONTRIBUTIONS: Final = Cached("field", "/fields/{field_code:path}/contributions")
-
-Stream = Literal["oil", "gas", "water", "liquids"]
 
 
 def record_after(token: str | None) -> tuple[date, str] | None:

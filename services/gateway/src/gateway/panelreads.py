@@ -5,7 +5,7 @@ rules: bound parameters only, no FINAL, the latest version of each record, the r
 records only (``visibility.visible``)."""
 
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from gateway import cursor, periods, sql
 from gateway.models import UNITS
@@ -78,7 +78,8 @@ ORDER BY day, code
 """
 
 #: The volume columns a contribution chart may show.
-STREAMS: Final = ("oil", "gas", "water", "liquids")
+Stream = Literal["oil", "gas", "water", "liquids"]
+STREAMS: Final = get_args(Stream)
 
 
 def record_history_sql(*, after: bool) -> str:
