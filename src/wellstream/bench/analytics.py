@@ -76,7 +76,7 @@ async def _measure(rows: int, runs: int) -> list[Result]:
         "type": "/api/v1/type-curves?field_code=BF-0&months=60",
     }
     found: dict[str, list[float]] = {k: [] for k in urls}
-    async with gateway.serve(gateway._settings(cache=False)) as port:
+    async with gateway.serve(gateway.settings_for(cache=False)) as port:
         headers = {"X-API-Key": gateway.KEY}
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:

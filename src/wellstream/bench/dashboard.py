@@ -136,7 +136,7 @@ async def _pages(port: int, browser: Any, runs: int, label: str) -> tuple[list[f
 
 
 async def _measure(runs: int) -> list[Result]:
-    from wellstream.bench.gateway import _settings, serve
+    from wellstream.bench.gateway import serve, settings_for
     from writer.schema import migrate
 
     ch = ClickHouse(connect(os.environ["WELLSTREAM_CLICKHOUSE_URL"]))
@@ -147,7 +147,7 @@ async def _measure(runs: int) -> list[Result]:
     results: list[Result] = []
     async with chromium() as browser:
         for cache, label in ((False, "uncached"), (True, "cached")):
-            async with serve(_settings(cache=cache)) as port:
+            async with serve(settings_for(cache=cache)) as port:
                 well, field = await _pages(port, browser, runs, label)
             results += [
                 Result(f"dashboard well page, 30 years monthly, {label}", "ms", well,

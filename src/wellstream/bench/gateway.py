@@ -108,12 +108,15 @@ async def settle(ch: ClickHouse, limit_s: float = 180.0) -> tuple[float, int]:
     return time.perf_counter() - started, int((await ch.rows(parts))[0][0])
 
 
-def _settings(*, cache: bool) -> Any:
+def settings_for(*, cache: bool, keys: list[dict[str, Any]] | None = None) -> Any:
+    """The benchmarked gateway's settings: ``keys`` (else one read key, ``KEY``), its
+    cache on or off, rate limits on (their Redis round trips count) but never reached."""
     from gateway.config import GatewaySettings
+    from runtime.settings import ApiKey
 
+    given = keys or [{"name": "bench", "key": KEY, "scopes": ["read"]}]
     return GatewaySettings(
-        api_keys=[{"name": "bench", "key": KEY, "scopes": ["read"]}],  # type: ignore[list-item]
-        # on, so its Redis round trip is counted, but never reached
+        api_keys=[ApiKey.model_validate(key) for key in given],
         rate_limit_requests=100_000_000,
         rate_limit_period_seconds=86_400,
         cache_ttl_seconds=600 if cache else 0,
@@ -222,7 +225,7 @@ async def _measure(rows: int, runs: int) -> list[Result]:
     codes = [f"BW-{w}" for w in range(wells_for(rows))]
     hot, cold = codes[:HOT_WELLS], codes[HOT_WELLS:]
     share = max(1, len(cold) // (2 * runs))
-    cached, uncached = _settings(cache=True), _settings(cache=False)
+    cached, uncached = settings_for(cache=True), settings_for(cache=False)
     pool = [ClickHouse(connect(url)) for _ in range(uncached.clickhouse_pool_size)]
     rps, p50, p99, misses, floor = [], [], [], [], []
     async with serve(cached) as hits_port, serve(uncached) as misses_port:

@@ -181,22 +181,6 @@ def _progress(run_no: int, what: str, filtered: float, floor: float, unit: str) 
     )
 
 
-def _settings() -> Any:
-    from gateway.config import GatewaySettings
-    from runtime.settings import ApiKey
-
-    return GatewaySettings(
-        api_keys=[
-            ApiKey.model_validate({"name": n, "key": k, "scopes": s, "organisation": o})
-            for n, (k, o, s) in KEYS.items()
-        ],
-        rate_limit_requests=100_000_000,  # on, so its Redis round trips count; never reached
-        rate_limit_period_seconds=86_400,
-        cache_ttl_seconds=0,
-        log_level="WARNING",
-    )
-
-
 async def _measure(rows: int, runs: int) -> list[Result]:
     ch = await gateway.loaded(os.environ["WELLSTREAM_CLICKHOUSE_URL"], rows)
     codes = [f"BW-{w}" for w in range(gateway.wells_for(rows))]
@@ -204,7 +188,11 @@ async def _measure(rows: int, runs: int) -> list[Result]:
     viewers = await readers(ch)
     await like_for_like(ch, viewers, codes)
     figures: Figures = {}
-    async with gateway.serve(_settings()) as port:
+    keys = [
+        {"name": name, "key": key, "scopes": scopes, "organisation": organisation}
+        for name, (key, organisation, scopes) in KEYS.items()
+    ]
+    async with gateway.serve(gateway.settings_for(cache=False, keys=keys)) as port:
         for run_no in range(runs):
             await engine(ch, viewers, codes, run_no, figures)
             await end_to_end(port, codes, run_no, figures)
