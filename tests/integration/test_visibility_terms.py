@@ -1,8 +1,8 @@
-"""The visibility rule as ``narrowed`` writes it for a reader (its shares as terms of
+"""The visibility rule as ``narrowed`` writes it for a reader (its shares as branches of
 their owner and period range, those past ``visibility.TERMS`` checked one by one) selects
 on ClickHouse exactly the rows the rule means: the reader's own, and each other
 organisation's whose well or field is shared with the reader over a range holding the
-row's period. Random shares, many more than the terms hold, overlapping and touching."""
+row's period. Random shares, many more than the branches hold, overlapping and touching."""
 
 import random
 from datetime import date

@@ -137,20 +137,21 @@ PARTNER_GRANTS = (
 )
 
 
-def _rule(query: str) -> str:
-    return query.split("WHERE (", 1)[1].split(") AND ", 1)[0]
+def _rule(query: str, tail: str) -> str:
+    """The rule of ``query``, whose own conditions are ``tail``."""
+    return query.split("WHERE (", 1)[1].removesuffix(f") AND {tail}")
 
 
-def test_a_partners_shares_are_terms_of_their_owner_and_range() -> None:
-    query = f"SELECT 1 {visible('production')} AND period_start > {{start:Date32}}"
+def test_a_partners_shares_are_branches_of_their_owner_and_range() -> None:
+    tail = "period_start > {start:Date32}"
+    query = f"SELECT 1 {visible('production')} AND {tail}"
     written, params = narrowed(query, Viewer("p", grants=PARTNER_GRANTS))
-    assert _rule(written) == (
-        "organisation = {viewer:String}"
-        " OR organisation = {o0:String} AND ((well_code IN {o0_0_wells:Array(String)}"
+    assert _rule(written, tail) == (
+        "multiIf(organisation = {o0:String}, (well_code IN {o0_0_wells:Array(String)}"
         " OR field_code IN {o0_0_fields:Array(String)}) OR well_code IN"
-        " {o0_1_wells:Array(String)} AND period_start >= {o0_1_first:Date32})"
-        " OR organisation = {o1:String} AND well_code IN {o1_0_wells:Array(String)}"
-        " AND period_start <= {o1_0_last:Date32}"
+        " {o0_1_wells:Array(String)} AND period_start >= {o0_1_first:Date32},"
+        " organisation = {o1:String}, well_code IN {o1_0_wells:Array(String)}"
+        " AND period_start <= {o1_0_last:Date32}, organisation = {viewer:String})"
     )
     assert params == {
         "viewer": "p",
@@ -165,35 +166,35 @@ def test_a_partners_shares_are_terms_of_their_owner_and_range() -> None:
 
 def test_a_read_pinned_to_a_well_or_field_keeps_only_the_lookups_it_needs() -> None:
     partner = Viewer("p", grants=PARTNER_GRANTS)
-    well = "SELECT 1 {rule} AND well_code = {{code:String}}"
-    field = "SELECT 1 {rule} AND 1 AND field_code = {{field:String}}"
+    well = "well_code = {code:String}"
+    field = "1 AND field_code = {field:String}"
     cases = {
         # shared whole by acme: acme's every record of it; beta's up to 2000
         (well, "W1"): (
-            "organisation = {viewer:String} OR organisation = {ow0:String}"
-            " OR organisation = {ow1:String} AND period_start <= {ow1_0_last:Date32}"
+            "multiIf(organisation = {ow1:String}, period_start <= {ow1_0_last:Date32},"
+            " organisation IN ({viewer:String}, {ow0:String}))"
         ),
         # shared from 2000 by acme, or through a field acme shares whole
         (well, "W2"): (
-            "organisation = {viewer:String} OR organisation = {ow0:String} AND"
-            " (field_code IN {ow0_0_fields:Array(String)} OR period_start >="
-            " {ow0_1_first:Date32})"
+            "multiIf(organisation = {ow0:String}, field_code IN"
+            " {ow0_0_fields:Array(String)} OR period_start >= {ow0_1_first:Date32},"
+            " organisation = {viewer:String})"
         ),
         (well, "W9"): (
-            "organisation = {viewer:String} OR organisation = {ow0:String} AND"
-            " field_code IN {ow0_0_fields:Array(String)}"
+            "multiIf(organisation = {ow0:String}, field_code IN"
+            " {ow0_0_fields:Array(String)}, organisation = {viewer:String})"
         ),
         # shared whole by acme; beta's W1 up to 2000 may be one of its wells
         (field, "F1"): (
-            "organisation = {viewer:String} OR organisation = {of0:String}"
-            " OR organisation = {of1:String} AND well_code IN {of1_0_wells:Array(String)}"
-            " AND period_start <= {of1_0_last:Date32}"
+            "multiIf(organisation = {of1:String}, well_code IN {of1_0_wells:Array(String)}"
+            " AND period_start <= {of1_0_last:Date32},"
+            " organisation IN ({viewer:String}, {of0:String}))"
         ),
     }
-    for (template, code), rule in cases.items():
-        query = template.format(rule=visible("production"))
+    for (tail, code), rule in cases.items():
+        query = f"SELECT 1 {visible('production')} AND {tail}"
         written, params = narrowed(query, partner, {"code": code, "field": code})
-        assert _rule(written) == rule, code
+        assert _rule(written, tail) == rule, code
         assert all(f"{{{name}:" in written for name in params if name not in ("code", "field"))
 
 
@@ -202,8 +203,8 @@ def test_shares_past_the_written_terms_are_checked_one_by_one() -> None:
     grants = tuple(("acme", "well", f"W{n}", *span) for n, span in enumerate(ranges[:-1]))
     grants += (("beta", "field", "F1", *ranges[-1]),)
     query, params = narrowed(visible("production"), Viewer("p", grants=grants))
-    assert query.count("organisation = {o") == 1  # acme's term; beta's past TERMS
-    assert query.endswith(f" OR {visibility.SHARED})")
+    assert query.count("organisation = {o") == 1  # acme's branch; beta's past TERMS
+    assert query.endswith(f", organisation = {{viewer:String}} OR {visibility.SHARED}))")
     assert params["shares"] == [grants[-1]]
 
 
@@ -217,7 +218,22 @@ def test_a_range_is_held_by_the_bounds_it_has() -> None:
     for span, held in cases.items():
         partner = Viewer("p", grants=(("acme", "field", "F1", *span),))
         written, params = narrowed(visible("production"), partner)
-        assert written.endswith(f"field_code IN {{o0_0_fields:Array(String)}} AND {held})")
+        assert written.endswith(
+            f"field_code IN {{o0_0_fields:Array(String)}} AND {held},"
+            " organisation = {viewer:String}))"
+        )
         assert {k for k in params if k.endswith(("_first", "_last"))} == set(
             re.findall(r"\{(o0_0_\w+):Date32\}", held)
         )
+
+
+def test_a_share_of_the_readers_own_records_changes_nothing() -> None:
+    # refused by the API; a row written to the table directly cannot hide the reader's own
+    grants = (("p", "well", "W1", SINCE, visibility.LAST), ("acme", "well", "W1", SINCE, SINCE))
+    written, params = narrowed(visible("production"), Viewer("p", grants=grants))
+    assert written.endswith(
+        "WHERE (multiIf(organisation = {o0:String}, well_code IN {o0_0_wells:Array(String)}"
+        " AND period_start BETWEEN {o0_0_first:Date32} AND {o0_0_last:Date32},"
+        " organisation = {viewer:String}))"
+    )
+    assert params["o0"] == "acme"

@@ -12,12 +12,13 @@ enforce on direct readers. No other text of the gateway names a data table
 
 ``narrowed`` writes the rule for one reader before the query runs, and binds its
 parameters: the same rows, at the engine's least cost. Each condition costs the engine
-about a millisecond a query to plan and run, whatever the rows it keeps (measured:
-docs/benchmarks.md), so the platform's read keeps no condition, a reader without shares
-one comparison, and a partner's shares become a term an owner: its wells and fields
-looked up in sets of codes, over each period range (``_terms``). A read pinned to one
-well or field by its first condition knows which of those lookups hold, and leaves them
-out. Shares of owners past ``TERMS`` ranges are checked one by one (``SHARED``).
+a fraction of a millisecond a query to plan and run, whatever the rows it keeps
+(measured: docs/benchmarks.md), so the platform's read keeps no condition, a reader
+without shares one comparison, and a partner's shares become one ``multiIf`` branch an
+owner: its wells and fields looked up in sets of codes, over each period range
+(``_branches``). A read pinned to one well or field by its first condition knows which of
+those lookups hold, and leaves them out. Shares of owners past ``TERMS`` ranges are
+checked one by one (``SHARED``).
 """
 
 import re
@@ -31,8 +32,8 @@ Table = Literal["production", "production_history", "dead_letters"]
 #: The Date32 range: a share without ``from`` (``to``) starts (ends) there.
 FIRST: Final = date(1900, 1, 1)
 LAST: Final = date(2299, 12, 31)
-#: How many period ranges of a reader's shares are written out as terms (``_terms``);
-#: the shares of owners beyond are checked one by one (``SHARED``).
+#: How many period ranges of a reader's shares are written out (``_branches``); the shares
+#: of owners beyond are checked one by one (``SHARED``).
 TERMS: Final = 8
 
 Grant = tuple[str, str, str, date, date]
@@ -84,10 +85,10 @@ def narrowed(
     query: str, viewer: Viewer, params: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
     """``query`` and its parameters (``params`` and the rule's) with the rule written for
-    ``viewer``: the platform's read keeps ``{platform}`` (true) alone, another's its
-    organisation's comparison and its shares' terms (``_terms``), those a read pinned to
-    one well or field by its first condition cannot need left out. The same rows as the
-    rule selects, at less cost."""
+    ``viewer``: the platform's read keeps ``{platform}`` (true) alone, another its
+    organisation's comparison and its shares' branches (``_branches``), those a read
+    pinned to one well or field by its first condition cannot need left out. The same
+    rows as the rule selects, at less cost."""
     bound = dict(params or {})
     bound |= {"platform": True} if viewer.platform else {"viewer": viewer.organisation}
     pieces = []
@@ -100,8 +101,7 @@ def narrowed(
         if viewer.platform:
             mine = PLATFORM
         elif SHARED in rule and viewer.grants:
-            terms, used = _terms(viewer, pin)
-            mine = f"{OWN} OR {terms}" if terms else OWN
+            mine, used = _branches(viewer, pin)
             bound |= used
         else:
             mine = OWN
@@ -121,15 +121,21 @@ Spans = dict[tuple[date, date], dict[str, list[str]]]
 
 
 @lru_cache(maxsize=4096)  # a reader's shares change rarely; it reads many wells
-def _terms(viewer: Viewer, pin: Pin) -> tuple[str, dict[str, Any]]:
-    """The terms of ``viewer``'s shares and their parameters, one per owner (``_term``);
-    the shares of owners past ``TERMS`` ranges left to ``SHARED`` (``{shares}``). Only
-    what the terms use is bound: an unused parameter costs the engine too."""
+def _branches(viewer: Viewer, pin: Pin) -> tuple[str, dict[str, Any]]:
+    """The rule for ``viewer``'s shares and their parameters: one branch an owner of what
+    it shares (``_check``), ``multiIf(organisation = {owner}, check, ...)``, its last the
+    organisations whose every record the read may see (the reader's, and owners' whose
+    shares hold every row a pinned read can reach); the shares of owners past ``TERMS``
+    ranges left to ``SHARED`` (``{shares}``). One function of branches costs the engine
+    less than the same conditions joined by OR and AND (docs/benchmarks.md). Only what
+    the rule uses is bound: an unused parameter costs the engine too."""
     owners: dict[str, Spans] = defaultdict(dict)
     for owner, kind, code, first, last in sorted(set(viewer.grants)):
-        owners[owner].setdefault((first, last), {"well": [], "field": []})[kind].append(code)
+        if owner != viewer.organisation:  # a reader's own records are its already
+            owners[owner].setdefault((first, last), {"well": [], "field": []})[kind].append(code)
     prefix = "o" if pin is None else f"o{pin[0][0]}"
-    terms: list[str] = []
+    whole = ["{viewer:String}"]
+    branches: list[str] = []
     params: dict[str, Any] = {}
     rest: list[Grant] = []
     spent = 0
@@ -138,20 +144,26 @@ def _terms(viewer: Viewer, pin: Pin) -> tuple[str, dict[str, Any]]:
         if spent > TERMS:
             rest += [g for g in viewer.grants if g[0] == owner]
             continue
-        if term := _term(f"{prefix}{n}", spans, pin, params):
-            terms.append(term)
-            params[f"{prefix}{n}"] = owner
+        name = f"{prefix}{n}"
+        check = _check(name, spans, pin, params)
+        if check == "1":
+            whole.append(f"{{{name}:String}}")
+        elif check:
+            branches.append(f"organisation = {{{name}:String}}, {check}")
+        if check:
+            params[name] = owner
+    seen = OWN if len(whole) == 1 else f"organisation IN ({', '.join(whole)})"
     if rest:
-        terms.append(SHARED)
+        seen = f"{seen} OR {SHARED}"
         params["shares"] = sorted(set(rest))
-    return " OR ".join(terms), params
+    return (f"multiIf({', '.join(branches)}, {seen})" if branches else seen), params
 
 
-def _term(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
-    """``organisation = {name} AND (...)``: the owner's wells and fields shared whole,
-    looked up in sets of codes, or shared over a range, looked up and held to it; their
+def _check(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
+    """Which of an owner's rows a reader sees: its wells and fields shared whole, looked
+    up in sets of codes, or shared over a range, looked up and held to it; their
     parameters added to ``params``. Pinned to a well or field, its lookup is known here:
-    true, or left out. "" when nothing the owner shares can be read."""
+    true, or left out. "1" when every row the read can reach is shared, "" when none."""
     alternatives: list[str] = []
     used: dict[str, Any] = {}
     for m, ((first, last), codes) in enumerate(spans.items()):
@@ -168,16 +180,14 @@ def _term(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
             continue
         if (first, last) == (FIRST, LAST):
             if looked == ["1"]:  # the owner's every record of the pinned well or field
-                return f"organisation = {{{name}:String}}"
+                return "1"
             alternatives.append(_either(looked))
             continue
         held = [] if looked == ["1"] else [_either(looked)]
         alternatives.append(" AND ".join([*held, _within(f"{name}_{m}", first, last, used)]))
-    if not alternatives:
-        return ""
-    term = f"organisation = {{{name}:String}} AND {_either(alternatives)}"
-    params |= {key: value for key, value in used.items() if f"{{{key}:" in term}
-    return term
+    check = " OR ".join(alternatives)
+    params |= {key: value for key, value in used.items() if f"{{{key}:" in check}
+    return check
 
 
 def _within(name: str, first: date, last: date, used: dict[str, Any]) -> str:
