@@ -149,10 +149,10 @@ async def serve(settings: Any) -> AsyncIterator[int]:
 
 @dataclass(frozen=True)
 class Asking:
-    """What a load generator asks: with which key, for which path, over how many
-    connections."""
+    """What a load generator asks: with which key (or keys, each code asked with each in
+    turn: ``httpload``), for which path, over how many connections."""
 
-    key: str = KEY
+    key: str | tuple[str, ...] = KEY
     path: str = PATH
     connections: int = CLIENTS
 
@@ -162,9 +162,11 @@ async def clients(
 ) -> dict[str, Any]:
     """``asking.connections`` connections from a process of their own, asking for
     ``asking.path`` of each code; their JSON summary."""
+    keys = [asking.key] if isinstance(asking.key, str) else list(asking.key)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wellstream.bench.httpload", "--port", str(port), "--key",
-        asking.key, "--path", asking.path, "--mode", mode, "--connections",
+        sys.executable, "-m", "wellstream.bench.httpload", "--port", str(port),
+        *(arg for key in keys for arg in ("--key", key)),
+        "--path", asking.path, "--mode", mode, "--connections",
         str(asking.connections), "--seconds", str(SECONDS), "--seed", str(seed),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -9,6 +9,11 @@ Codes come on standard input, one a line. ``hits`` asks for each code once (warm
 cache), then for random codes; ``misses`` walks the codes in order, each once.
 Prints one JSON object: requests, seconds, latency percentiles in ms and the count of
 each status.
+
+With ``--key`` given more than once, each code is asked with every key in turn, the
+first key alternating from code to code, so the callers' figures are paired under the
+same load; ``keys`` then lists, per key, its requests and the seconds spent waiting for
+them.
 """
 
 import argparse
@@ -25,30 +30,38 @@ import orjson
 
 
 class Load:
-    def __init__(self, port: int, key: str, template: str) -> None:
+    def __init__(self, port: int, keys: list[str], template: str) -> None:
         self.port = port
         self.template = template
-        self.head = f"Host: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\n\r\n".encode()
+        self.heads = [f"Host: 127.0.0.1:{port}\r\nX-API-Key: {k}\r\n\r\n".encode() for k in keys]
         self.latencies: list[float] = []
+        self.waited = [0.0] * len(keys)
+        self.answered = [0] * len(keys)
         self.statuses: Counter[int] = Counter()
 
-    def request(self, code: str) -> bytes:
-        return b"GET " + self.template.format(code).encode() + b" HTTP/1.1\r\n" + self.head
+    def request(self, code: str, head: bytes) -> bytes:
+        return b"GET " + self.template.format(code).encode() + b" HTTP/1.1\r\n" + head
 
     async def connection(self, codes: Iterator[str], until: float, record: bool) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        keys = list(range(len(self.heads)))
         try:
             while time.perf_counter() < until:
                 code = next(codes, None)
                 if code is None:
                     return
-                started = time.perf_counter()
-                writer.write(self.request(code))
-                head = await reader.readuntil(b"\r\n\r\n")
-                await reader.readexactly(_content_length(head))
-                if record:
-                    self.latencies.append(time.perf_counter() - started)
-                    self.statuses[int(head[9:12])] += 1
+                keys.reverse()  # who asks first alternates
+                for key in keys:
+                    started = time.perf_counter()
+                    writer.write(self.request(code, self.heads[key]))
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    await reader.readexactly(_content_length(head))
+                    if record:
+                        took = time.perf_counter() - started
+                        self.latencies.append(took)
+                        self.waited[key] += took
+                        self.answered[key] += 1
+                        self.statuses[int(head[9:12])] += 1
         finally:
             writer.close()
 
@@ -96,13 +109,17 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "p99_ms": pct(0.99) if latencies else 0.0,
         "mean_ms": statistics.fmean(latencies) * 1000 if latencies else 0.0,
         "statuses": {str(k): v for k, v in load.statuses.items()},
+        "keys": [
+            {"requests": n, "seconds": waited}
+            for n, waited in zip(load.answered, load.waited, strict=True)
+        ],
     }
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="httpload")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--key", required=True)
+    parser.add_argument("--key", required=True, action="append", help="again to pair")
     parser.add_argument("--path", required=True, help="path with {} for the code")
     parser.add_argument("--mode", choices=["hits", "misses"], required=True)
     parser.add_argument("--connections", type=int, default=32)

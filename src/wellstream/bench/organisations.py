@@ -7,11 +7,12 @@ all the default organisation's.
 The partner holds ``WELL_SHARES`` shares of wells, half whole and half over a period
 range, and a share of every field, alternately whole and ranged; every range holds all
 the rows, so each reader reads the same rows and each pair of figures is like for like
-(checked before timing). Two levels, each read one at a time:
+(checked before timing). Two levels, each read one at a time, the reader's and the
+platform's read of each code in turn (which goes first alternating), so both meet the
+same load on a shared machine:
 
 - engine: the gateway's SQL (``visibility.narrowed`` to the reader) run on ClickHouse,
-  filtered and platform in turns, each first every other run, after a pass that warms
-  the engine's caches for both;
+  after a pass that warms the engine's caches for both;
 - end to end: GET requests to the gateway under uvicorn, its cache off, from a client
   process of its own (``httpload``), with each reader's key: what a caller waits for.
 """
@@ -26,7 +27,7 @@ from typing import Any
 from runtime.clickhouse import ClickHouse
 from wellstream.bench import gateway
 from wellstream.bench.environment import environment
-from wellstream.bench.report import Result
+from wellstream.bench.report import Paired, Result
 
 ROWS = int(os.environ.get("WELLSTREAM_BENCH_ORGANISATIONS_ROWS", "2000000"))
 SERIES_PER_RUN = 200
@@ -120,12 +121,18 @@ def workload(viewer: Any, chosen: dict[str, list[str]]) -> dict[str, Queries]:
     }
 
 
-async def timed(ch: ClickHouse, queries: Queries) -> float:
-    """Queries per second over ``queries``, one at a time."""
-    started = time.perf_counter()
-    for query, params in queries:
-        await ch.rows(query, params)
-    return len(queries) / (time.perf_counter() - started)
+async def paired(ch: ClickHouse, *readers: Queries) -> list[float]:
+    """Queries per second of each of ``readers``' queries, one at a time: the ``i``-th
+    of each in turn, who goes first alternating with ``i``."""
+    spent = [0.0] * len(readers)
+    order = list(range(len(readers)))
+    for queries in zip(*readers, strict=True):
+        order.reverse()
+        for reader in order:
+            started = time.perf_counter()
+            await ch.rows(*queries[reader])
+            spent[reader] += time.perf_counter() - started
+    return [len(queries) / seconds for queries, seconds in zip(readers, spent, strict=True)]
 
 
 async def like_for_like(ch: ClickHouse, viewers: dict[str, Any], codes: list[str]) -> None:
@@ -152,12 +159,11 @@ async def engine(
     floor_reads = workload(viewers["platform"], chosen)
     for name in ("owner", "partner"):
         for read, through in workload(viewers[name], chosen).items():
-            without = floor_reads[read]
             filtered, floor = figures.setdefault(f"{read}, {name}, engine", ([], []))
-            await timed(ch, through + without)  # warm both
-            order = [(through, filtered), (without, floor)]
-            for queries, into in order[:: -1 if run_no % 2 else 1]:
-                into.append(await timed(ch, queries))
+            await paired(ch, through, floor_reads[read])  # warm both
+            rates = await paired(ch, through, floor_reads[read])
+            filtered.append(rates[0])
+            floor.append(rates[1])
             _progress(run_no, f"{read}, {name}, engine", filtered[-1], floor[-1], "queries")
 
 
@@ -166,11 +172,12 @@ async def end_to_end(port: int, codes: list[str], run_no: int, figures: Figures)
     for name in ("owner", "partner"):
         for read, path in PATHS.items():
             filtered, floor = figures.setdefault(f"{read}, {name}, end to end", ([], []))
-            pair = [(name, filtered), ("platform", floor)]
-            for reader, into in pair[:: -1 if run_no % 2 else 1]:
-                asking = gateway.Asking(key=KEYS[reader][0], path=path, connections=1)
-                summary = await gateway.clients(port, "misses", chosen[read], run_no, asking)
-                into.append(summary["requests"] / summary["seconds"])
+            keys = (KEYS[name][0], KEYS["platform"][0])
+            asking = gateway.Asking(key=keys, path=path, connections=1)
+            summary = await gateway.clients(port, "misses", chosen[read], run_no, asking)
+            reader, platform = (k["requests"] / k["seconds"] for k in summary["keys"])
+            filtered.append(reader)
+            floor.append(platform)
             _progress(run_no, f"{read}, {name}, end to end", filtered[-1], floor[-1], "requests")
 
 
@@ -198,7 +205,7 @@ async def _measure(rows: int, runs: int) -> list[Result]:
             await end_to_end(port, codes, run_no, figures)
     ch.close()
     return [
-        Result(f"{what}, through the filter", unit, filtered, "platform (no filter)", floor,
+        Paired(f"{what}, through the filter", unit, filtered, "platform (no filter)", floor,
                target=1 / 1.1)
         for what, (filtered, floor) in figures.items()
         for unit in ["queries/s" if what.endswith("engine") else "requests/s"]

@@ -69,3 +69,18 @@ class Timing(Result):
         spread = f"[{min(self.runs):.1f}..{max(self.runs):.1f}]"
         target = f" (target < {self.limit_ms:g} ms)" if self.limit_ms else ""
         return f"{self.name}: {self.median:.1f} ms {spread}{target}"
+
+
+@dataclass(frozen=True)
+class Paired(Result):
+    """A figure and its floor measured side by side in each run (``runs[i]`` with
+    ``floor_runs[i]``): the ratio is the median of each run's, so the machine's load,
+    which moves both of a run together, moves it less."""
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(f / b for f, b in zip(self.runs, self.floor_runs, strict=True))
+
+    def line(self) -> str:
+        each = [f / b for f, b in zip(self.runs, self.floor_runs, strict=True)]
+        return f"{super().line()}, each run's [{min(each):.2f}..{max(each):.2f}]"
