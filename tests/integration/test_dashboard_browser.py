@@ -101,9 +101,16 @@ async def test_the_wells_list_searches_filters_and_sorts(site: Site, browser: An
         assert codes == [w["well_code"] for w in listed]
         await page.get_by_role("link", name="Name").click()
         await page.get_by_role("link", name="Name ▲").click()
+        await page.wait_for_url("**&sort=well_name&order=desc")
         await ready(page, "wells")
         names = await page.locator("#wells-table tbody tr td:nth-child(2)").all_inner_texts()
         assert names == sorted((w["well_name"] for w in listed), reverse=True)
+        # the server orders the whole list: the page shows its first page in that order
+        path = f"/api/v1/wells?q={prefix}&operator=Ops+Co&sort=well_name&order=desc"
+        ordered = (await site.api.get(path)).json()["items"]
+        assert names == [w["well_name"] for w in ordered]
+        caption = await page.inner_text("#wells-table caption")
+        assert caption == "3 wells on this page; the whole list ordered by name"
         await screenshot(page, "wells")
 
 

@@ -140,3 +140,60 @@ async def test_unknown_is_404(api: httpx.AsyncClient, unique: str, path: str) ->
     response = await api.get(path.format(u=f"none-{unique}"))
     assert response.status_code == 404
     assert response.json()["error_code"] == "not_found"
+
+
+async def test_every_page_of_a_sorted_list_keeps_the_whole_lists_order(
+    api: httpx.AsyncClient, clickhouse: ClickHouse, unique: str
+) -> None:
+    field = f"F{unique}"
+    # (name, operator, months): names and operators tie or are missing, periods overlap
+    wells = {
+        "A": ("Echo", "Zeta Oil", ["2020-03", "2021-01"]),
+        "B": (None, "Acme", ["2019-05"]),
+        "C": ("Alpha", None, ["2020-03", "2024-12"]),
+        "D": ("Echo", "Acme", ["2018-01", "2019-05"]),
+        "E": ("bravo", "Zeta Oil", ["2022-07"]),
+        "F": (None, None, ["2020-03"]),
+        "G": ("Alpha", "Acme", ["2021-01", "2023-02"]),
+    }
+    rows = [
+        Row(f"{unique}-{w}", month, field_code=field, well_name=name, operator=operator)
+        for w, (name, operator, months) in wells.items()
+        for month in months
+    ]
+    await insert(clickhouse, rows)
+    listed = (await get(api, f"/api/v1/wells?field_code={field}&limit=50"))["items"]
+    assert len(listed) == len(wells)
+    for sort in ("well_code", "well_name", "operator", "well_status", "first_period",
+                 "last_period"):  # fmt: skip
+        for order in ("asc", "desc"):
+            expected = sorted(
+                listed, key=lambda w: (w[sort] or "", w["well_code"]), reverse=order == "desc"
+            )
+            seen: list[str] = []
+            cursor = None
+            while True:
+                query = f"/api/v1/wells?field_code={field}&limit=2&sort={sort}&order={order}"
+                page = await get(api, query + (f"&cursor={cursor}" if cursor else ""))
+                seen += [w["well_code"] for w in page["items"]]
+                if (cursor := page["next_cursor"]) is None:
+                    break
+                assert len(seen) < len(wells)
+            assert seen == [w["well_code"] for w in expected], (sort, order)
+    # a cursor serves only the order it was made in; a forged one is refused
+    first = await get(api, f"/api/v1/wells?field_code={field}&limit=2&sort=last_period")
+    for query in (
+        f"sort=first_period&cursor={first['next_cursor']}",
+        f"sort=last_period&order=desc&cursor={first['next_cursor']}",
+        f"sort=last_period&cursor={cursor_of(['last_period', 'asc', 'not a date', 'W'])}",
+        "sort=depth",
+    ):
+        refused = await api.get(f"/api/v1/wells?field_code={field}&{query}")
+        assert refused.status_code == 422, query
+        assert refused.json()["details"][0]["field"] in ("query.cursor", "query.sort"), query
+
+
+def cursor_of(key: list[Any]) -> str:
+    from gateway import cursor
+
+    return cursor.encode(key)

@@ -5,7 +5,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Final, ParamSpec, TypeVar, get_args
+from typing import Annotated, Any, Final, Literal, ParamSpec, TypeVar, get_args
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import AfterValidator
@@ -21,6 +21,7 @@ from gateway.jwtauth import authenticators
 from gateway.known import only_declared
 from gateway.periods import BOUND_PATTERN, Granularity
 from gateway.queries import EARLIEST, LATEST
+from gateway.sql import WELL_SORTS, WellSort
 from runtime.auth import KeyRing, require
 from runtime.errors import ApiError
 from runtime.ratelimit import limit_requests
@@ -96,6 +97,10 @@ class WellFilter:
     field_code: CodeFilter = None
     operator: Annotated[str | None, Query(min_length=1, max_length=200)] = None
     basin: Annotated[str | None, Query(min_length=1, max_length=200)] = None
+    sort: Annotated[
+        WellSort, Query(description="What the whole list is ordered by, then the well code")
+    ] = "well_code"
+    order: Literal["asc", "desc"] = "asc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +178,23 @@ def series_after(token: str | None) -> tuple[date, str] | None:
         raise invalid("query.cursor", "cursor is not valid") from None
 
 
-def text_after(token: str | None) -> str | None:
+def well_after(token: str | None, sort: WellSort, order: str) -> tuple[str | date, str] | None:
+    """The sort key and well code a wells page ended on, from a cursor of a list in the
+    same order."""
     if token is None:
         return None
     try:
-        (key,) = cursor.decode(token, arity=1)
+        made_for, direction, key, code = cursor.decode(token, arity=4)
     except ValueError:
         raise invalid("query.cursor", "cursor is not valid") from None
-    return str(key)
+    if (made_for, direction) != (sort, order) or not isinstance(key, str):
+        raise invalid("query.cursor", "cursor is of a list in another order") from None
+    if WELL_SORTS[sort][1] != "Date32":
+        return key, str(code)
+    try:
+        return date.fromisoformat(key), str(code)
+    except ValueError:
+        raise invalid("query.cursor", "cursor is not valid") from None
 
 
 def time_after(token: str | None) -> tuple[datetime, str] | None:

@@ -4,7 +4,7 @@ returns a response model."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -202,14 +202,32 @@ class Queries:
         (found,), *_ = await self.rows(sql.exists(scope), {"code": code})
         return bool(found)
 
-    async def wells(self, *, limit: int, after: str | None, **filters: str | None) -> WellPage:
-        """A page of wells; ``filters``: ``q``, ``field``, ``operator``, ``basin``."""
-        params: dict[str, Any] = {"limit": limit + 1, "after": after, **filters}
+    async def wells(
+        self,
+        *,
+        limit: int,
+        after: tuple[str | date, str] | None,
+        sort: sql.WellSort = "well_code",
+        order: Literal["asc", "desc"] = "asc",
+        **filters: str | None,
+    ) -> WellPage:
+        """A page of wells in ``sort`` and ``order``, past ``after`` (the sort key and
+        code of the last well of the page before); ``filters``: ``q``, ``field``,
+        ``operator``, ``basin``."""
+        key, code = after or (None, None)
+        params: dict[str, Any] = {"limit": limit + 1, "after_key": key, "after": code, **filters}
         kept = frozenset(name for name, value in filters.items() if value)
-        query = sql.wells(one=False, after=after is not None, filters=kept)
-        rows = await self.rows(query, {k: v for k, v in params.items() if v is not None})
+        query = sql.wells(
+            one=False, after=after is not None, filters=kept, sort=sort, descending=order == "desc"
+        )
+        bound = {k: v for k, v in params.items() if v is not None and f"{{{k}:" in query}
+        rows = await self.rows(query, bound)
         items = [well_summary(row) for row in rows[:limit]]
-        token = cursor.encode([items[-1].well_code]) if len(rows) > limit else None
+        token = None
+        if len(rows) > limit:
+            last = getattr(items[-1], sort)  # the sorts are the summary's own fields
+            ended = "" if last is None else str(last)
+            token = cursor.encode([sort, order, ended, items[-1].well_code])
         return WellPage(items=items, next_cursor=token)
 
     async def well(self, well_code: str) -> WellDetail | None:

@@ -28,7 +28,7 @@ from gateway.params import (
     guard,
     paged,
     series_after,
-    text_after,
+    well_after,
 )
 from gateway.queries import Queries, SeriesQuery
 from runtime import generations
@@ -134,14 +134,18 @@ async def series(
 async def list_wells(
     request: Request, clients: AppClients, page: Page, filters: WellFilters
 ) -> Response:
-    """Wells ordered by code. `q` matches code, name or reference (case-insensitive);
-    `field_code` keeps wells that reported to that field, `operator` and `basin` those
-    with records of that operator or basin. Pages are keyed on the well code, so wells
-    inserted meanwhile never shift or repeat a page."""
-    after = text_after(page.cursor)
+    """Wells ordered by `sort` (the well code by default; a well without a name, operator
+    or status sorts first), then code, `order` ascending or descending. `q` matches code,
+    name or reference (case-insensitive); `field_code` keeps wells that reported to that
+    field, `operator` and `basin` those with records of that operator or basin. Pages
+    are keyed on the sort key and code, so wells inserted meanwhile never shift or
+    repeat a page; a cursor serves only the order it was made in."""
+    after = well_after(page.cursor, filters.sort, filters.order)
     found = await clients.queries(request).wells(
         limit=page.limit,
         after=after,
+        sort=filters.sort,
+        order=filters.order,
         q=filters.q,
         field=filters.field_code,
         operator=filters.operator,

@@ -1,14 +1,15 @@
 // @ts-check
-// Wells: search and filters in the address (deep-linkable), pages by cursor, the rows of
-// a page sortable by any column.
+// Wells: search, filters and order in the address (deep-linkable), pages by cursor; the
+// whole list is ordered by the server, by any column but the fields.
 import { codePath, get } from "../api.js";
 import { field, h, link } from "../dom.js";
 
 const PAGE = 50;
+// [the API's sort (null: not sortable), label]
 const COLUMNS = /** @type {const} */ ([
   ["well_code", "Code"],
   ["well_name", "Name"],
-  ["field_codes", "Fields"],
+  [null, "Fields"],
   ["operator", "Operator"],
   ["well_status", "Status"],
   ["first_period", "First"],
@@ -20,10 +21,12 @@ const FILTERS = ["q", "field_code", "operator", "basin"];
 export async function render(main, app) {
   const query = new URLSearchParams(location.search);
   const params = Object.fromEntries(FILTERS.map((name) => [name, query.get(name) || ""]));
-  const page = await get("/api/v1/wells", { ...params, limit: PAGE, cursor: query.get("cursor") });
-  const sort = query.get("sort") || "well_code";
+  const asked = query.get("sort");
+  const sort = COLUMNS.some(([key]) => key !== null && key === asked) ? String(asked) : "well_code";
   const descending = query.get("order") === "desc";
-  const rows = [...page.items].sort((a, b) => compare(a[sort], b[sort]) * (descending ? -1 : 1));
+  const order = descending ? "desc" : "asc";
+  const page = await get("/api/v1/wells", { ...params, sort, order, limit: PAGE, cursor: query.get("cursor") });
+  const rows = page.items;
 
   const form = h("form", { class: "filters", role: "search", "aria-label": "Find wells" },
     field("Search", h("input", { name: "q", type: "search", value: params.q, placeholder: "code, name or reference" })),
@@ -37,6 +40,7 @@ export async function render(main, app) {
     const data = new FormData(/** @type {HTMLFormElement} */ (form));
     const next = new URLSearchParams();
     for (const name of FILTERS) if (data.get(name)) next.set(name, String(data.get(name)));
+    for (const name of ["sort", "order"]) if (query.get(name)) next.set(name, String(query.get(name)));
     app.navigate(`/ui/wells?${next}`);
   });
 
@@ -47,10 +51,12 @@ export async function render(main, app) {
     return `/ui/wells?${next}`;
   };
   const header = COLUMNS.map(([key, label]) => {
+    if (key === null) return h("th", { scope: "col" }, label);
     const active = key === sort;
-    const order = active && !descending ? "desc" : "asc";
+    const next = active && !descending ? "desc" : "asc";
     return h("th", { scope: "col", "aria-sort": active ? (descending ? "descending" : "ascending") : "none" },
-      link(href({ sort: key, order }), `${label}${active ? (descending ? " ▼" : " ▲") : ""}`));
+      // a new order starts from the first page: a cursor serves one order
+      link(href({ sort: key, order: next, cursor: null }), `${label}${active ? (descending ? " ▼" : " ▲") : ""}`));
   });
   const body = rows.map((w) => h("tr", null,
     h("td", null, link(`/ui/wells/${codePath(w.well_code)}`, w.well_code)),
@@ -69,16 +75,14 @@ export async function render(main, app) {
     h("h1", null, "Wells"),
     form,
     h("table", { id: "wells-table" },
-      h("caption", null, `${rows.length} wells on this page (sorting orders this page)`),
+      h("caption", null, `${rows.length} wells on this page; the whole list ordered by ${label(sort)}`),
       h("thead", null, h("tr", null, header)),
       h("tbody", null, body)),
     pager,
   );
 }
 
-/** @param {any} a @param {any} b */
-function compare(a, b) {
-  const x = Array.isArray(a) ? a.join(",") : a ?? "";
-  const y = Array.isArray(b) ? b.join(",") : b ?? "";
-  return String(x).localeCompare(String(y), "en", { numeric: true });
+/** @param {string} sort */
+function label(sort) {
+  return (COLUMNS.find(([key]) => key === sort) ?? [sort, sort])[1].toLowerCase();
 }
