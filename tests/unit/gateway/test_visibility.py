@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 import gateway
-from gateway import export, panelreads, sql, visibility
+from gateway import export, listing, panelreads, sql, visibility
 from gateway.visibility import Viewer, narrowed, visible
 
 #: A read of a data table: the tables the writer fills.
 READ = re.compile(r"\b(?:FROM|JOIN)\s+(production|production_history|dead_letters)\b", re.I)
 DATA_TABLE = re.compile(r"\b(production|production_history|dead_letters)\b")
-MODULES = (sql, export, panelreads)
+MODULES = (sql, listing, export, panelreads)
 
 
 def _values(parameter: inspect.Parameter) -> list[Any]:
@@ -38,7 +38,7 @@ def _values(parameter: inspect.Parameter) -> list[Any]:
         return ["1" if parameter.default is inspect.Parameter.empty else parameter.default]
     if kind is bool:
         return [False, True]
-    if kind == frozenset[str]:  # the filters a read applies (``sql.wells``): none, all
+    if kind == frozenset[str]:  # the filters a read applies (``listing.wells``): none, all
         return [frozenset(), frozenset({"q", "field", "operator", "basin"})]
     origin = typing.get_origin(kind)
     if origin is typing.Literal:

@@ -19,9 +19,9 @@ from gateway.config import GatewaySettings
 from gateway.deps import Clients
 from gateway.jwtauth import authenticators
 from gateway.known import only_declared
+from gateway.listing import WELL_SORTS, WellSort
 from gateway.periods import BOUND_PATTERN, Granularity
 from gateway.queries import EARLIEST, LATEST
-from gateway.sql import WELL_SORTS, WellSort
 from runtime.auth import KeyRing, require
 from runtime.errors import ApiError
 from runtime.ratelimit import limit_requests

@@ -9,7 +9,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from contracts.derived import derived
-from gateway import cursor, periods, sql
+from gateway import cursor, listing, periods, sql
 from gateway.models import (
     UNITS,
     DeadLetterItem,
@@ -207,7 +207,7 @@ class Queries:
         *,
         limit: int,
         after: tuple[str | date, str] | None,
-        sort: sql.WellSort = "well_code",
+        sort: listing.WellSort = "well_code",
         order: Literal["asc", "desc"] = "asc",
         **filters: str | None,
     ) -> WellPage:
@@ -217,7 +217,7 @@ class Queries:
         key, code = after or (None, None)
         params: dict[str, Any] = {"limit": limit + 1, "after_key": key, "after": code, **filters}
         kept = frozenset(name for name, value in filters.items() if value)
-        query = sql.wells(
+        query = listing.wells(
             one=False, after=after is not None, filters=kept, sort=sort, descending=order == "desc"
         )
         bound = {k: v for k, v in params.items() if v is not None and f"{{{k}:" in query}
@@ -231,7 +231,7 @@ class Queries:
         return WellPage(items=items, next_cursor=token)
 
     async def well(self, well_code: str) -> WellDetail | None:
-        query = sql.wells(one=True, after=False)
+        query = listing.wells(one=True, after=False)
         rows = await self.rows(query, {"code": well_code, "limit": 1})
         if not rows:
             return None
