@@ -220,8 +220,7 @@ class Queries:
         query = listing.wells(
             one=False, after=after is not None, filters=kept, sort=sort, descending=order == "desc"
         )
-        bound = {k: v for k, v in params.items() if v is not None and f"{{{k}:" in query}
-        rows = await self.rows(query, bound)
+        rows = await self.rows(query, params)
         items = [well_summary(row) for row in rows[:limit]]
         token = None
         if len(rows) > limit:

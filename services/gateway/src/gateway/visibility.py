@@ -88,7 +88,8 @@ def narrowed(
     ``viewer``: the platform's read keeps ``{platform}`` (true) alone, another its
     organisation's comparison and its shares' branches (``_branches``), those a read
     pinned to one well or field by its first condition cannot need left out. The same
-    rows as the rule selects, at less cost."""
+    rows as the rule selects, at less cost. Only the parameters the written query uses
+    are bound: an unused one costs the engine too."""
     bound = dict(params or {})
     bound |= {"platform": True} if viewer.platform else {"viewer": viewer.organisation}
     pieces = []
@@ -107,7 +108,8 @@ def narrowed(
             mine = OWN
         pieces += [rest[:at], f"WHERE ({mine})"]
         rest = rest[after:]
-    return "".join(pieces) + rest, bound
+    written = "".join(pieces) + rest
+    return written, {key: value for key, value in bound.items() if f"{{{key}:" in written}
 
 
 def _next_rule(query: str) -> tuple[int, str] | None:
@@ -127,8 +129,7 @@ def _branches(viewer: Viewer, pin: Pin) -> tuple[str, dict[str, Any]]:
     organisations whose every record the read may see (the reader's, and owners' whose
     shares hold every row a pinned read can reach); the shares of owners past ``TERMS``
     ranges left to ``SHARED`` (``{shares}``). One function of branches costs the engine
-    less than the same conditions joined by OR and AND (docs/benchmarks.md). Only what
-    the rule uses is bound: an unused parameter costs the engine too."""
+    less than the same conditions joined by OR and AND (docs/benchmarks.md)."""
     owners: dict[str, Spans] = defaultdict(dict)
     for owner, kind, code, first, last in sorted(set(viewer.grants)):
         if owner != viewer.organisation:  # a reader's own records are its already
@@ -165,7 +166,6 @@ def _check(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
     parameters added to ``params``. Pinned to a well or field, its lookup is known here:
     true, or left out. "1" when every row the read can reach is shared, "" when none."""
     alternatives: list[str] = []
-    used: dict[str, Any] = {}
     for m, ((first, last), codes) in enumerate(spans.items()):
         if pin is not None and pin[1] in codes[pin[0]]:
             looked = ["1"]
@@ -175,7 +175,7 @@ def _check(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
                 for kind, held in codes.items()
                 if held and (pin is None or pin[0] != kind)
             ]
-            used |= {f"{name}_{m}_{kind}s": codes[kind] for kind in ("well", "field")}
+            params |= {f"{name}_{m}_{kind}s": codes[kind] for kind in ("well", "field")}
         if not looked:
             continue
         if (first, last) == (FIRST, LAST):
@@ -184,22 +184,20 @@ def _check(name: str, spans: Spans, pin: Pin, params: dict[str, Any]) -> str:
             alternatives.append(_either(looked))
             continue
         held = [] if looked == ["1"] else [_either(looked)]
-        alternatives.append(" AND ".join([*held, _within(f"{name}_{m}", first, last, used)]))
-    check = " OR ".join(alternatives)
-    params |= {key: value for key, value in used.items() if f"{{{key}:" in check}
-    return check
+        alternatives.append(" AND ".join([*held, _within(f"{name}_{m}", first, last, params)]))
+    return " OR ".join(alternatives)
 
 
-def _within(name: str, first: date, last: date, used: dict[str, Any]) -> str:
+def _within(name: str, first: date, last: date, params: dict[str, Any]) -> str:
     """``period_start`` held to a share's range: a bound of ``FIRST`` or ``LAST`` is no
-    bound (a share from a month on is one comparison); their parameters into ``used``."""
+    bound (a share from a month on is one comparison); their parameters into ``params``."""
     if first != FIRST and last != LAST:
-        used |= {f"{name}_first": first, f"{name}_last": last}
+        params |= {f"{name}_first": first, f"{name}_last": last}
         return f"period_start BETWEEN {{{name}_first:Date32}} AND {{{name}_last:Date32}}"
     if first != FIRST:
-        used[f"{name}_first"] = first
+        params[f"{name}_first"] = first
         return f"period_start >= {{{name}_first:Date32}}"
-    used[f"{name}_last"] = last
+    params[f"{name}_last"] = last
     return f"period_start <= {{{name}_last:Date32}}"
 
 
