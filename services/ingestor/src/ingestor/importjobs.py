@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from ingestor.config import IngestorSettings
 from ingestor.imports import ExternalApi, next_page, page_items, page_records
-from ingestor.jobs import Background, JobStatus, JobStore, job_for, now, owner_of
-from ingestor.publish import KafkaUnavailable, Publisher, Rejection, Tally
+from ingestor.jobs import Background, JobStatus, JobStore, job_for, now, owner_of, tally_of
+from ingestor.publish import KafkaUnavailable, Publisher
 from ingestor.quotas import Lease, Quota
 from runtime.auth import principal_of
 from runtime.context import request_id_var
@@ -74,12 +74,7 @@ class Importer:
         assert job is not None
         assert self.api is not None
         page, size, params = job["next_page"], job["page_size"], job["params"]
-        tally = Tally(
-            job.get("accepted", 0),
-            job.get("rejected", 0),
-            job.get("rejected_lines", []),
-            [Rejection.model_validate(r) for r in job.get("rejections", [])],
-        )
+        tally = tally_of(job)
         seen = job.get("records_seen", 0)
         try:
             while page:

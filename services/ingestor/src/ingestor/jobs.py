@@ -161,6 +161,16 @@ def owner_of(job: dict[str, Any] | None, default_organisation: str) -> str:
     return str((job or {}).get("organisation") or default_organisation)
 
 
+def tally_of(job: dict[str, Any]) -> Tally:
+    """The counts ``JobStore.record`` stored for a job (none yet: zero)."""
+    return Tally(
+        job.get("accepted", 0),
+        job.get("rejected", 0),
+        job.get("rejected_lines", []),
+        [Rejection.model_validate(r) for r in job.get("rejections", [])],
+    )
+
+
 async def job_for(
     store: JobStore, job_id: str, request: Request, default_organisation: str, what: str
 ) -> dict[str, Any]:
