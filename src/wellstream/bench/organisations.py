@@ -75,12 +75,12 @@ async def grant(ch: ClickHouse, wells: list[str]) -> None:
 async def readers(ch: ClickHouse) -> dict[str, Any]:
     """The three readers as ``deps.Clients.granted`` makes them, the partner's shares read
     from the shares table."""
-    from gateway.visibility import GRANTS, Viewer
+    from gateway.deps import grants_of
+    from gateway.visibility import Viewer
 
-    grants = tuple(tuple(row) for row in await ch.rows(GRANTS, {"viewer": PARTNER}))
     return {
         "owner": Viewer("default"),
-        "partner": Viewer(PARTNER, grants=grants),
+        "partner": Viewer(PARTNER, grants=await grants_of(ch, PARTNER)),
         "platform": Viewer("default", platform=True),
     }
 

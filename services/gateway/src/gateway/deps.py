@@ -25,6 +25,12 @@ def kafka_unavailable() -> ApiError:
     return ApiError(503, "Kafka is unavailable", headers={"Retry-After": RETRY_AFTER})
 
 
+async def grants_of(ch: ClickHouse, organisation: str) -> tuple[Grant, ...]:
+    """The shares granted to ``organisation``, as its ``Viewer`` holds them."""
+    rows = await ch.rows(GRANTS, {"viewer": organisation})
+    return tuple((owner, kind, code, first, last) for owner, kind, code, first, last in rows)
+
+
 @dataclass
 class Clients:
     """Filled in by the app's lifespan; one per app, so several apps share a process."""
@@ -76,8 +82,7 @@ class Clients:
         known = self._grants.get(viewer.tag)
         if generation is not None and known is not None and known[0] == generation:
             return replace(viewer, grants=known[1])
-        rows = await self._ch().rows(GRANTS, {"viewer": viewer.organisation})
-        grants = tuple((owner, kind, code, first, last) for owner, kind, code, first, last in rows)
+        grants = await grants_of(self._ch(), viewer.organisation)
         if generation is not None:
             self._grants[viewer.tag] = (generation, grants)
         return replace(viewer, grants=grants)
